@@ -1,0 +1,73 @@
+"""Typed settings: every one is an environment variable ``TTSGATE_<NAME>`` with a default and a meaning.
+
+``Settings()`` reads the environment once, validates (a bad value stops start-up with a message that
+names the variable), and is passed down explicitly; nothing reads the environment anywhere else.
+``describe()`` lists every variable for ``ttsgate serve --help``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TTSGATE_", extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port the server listens on.")
+    voices_file: Path | None = Field(
+        None, description="TOML engine/voice/routing table; the built-in table when unset."
+    )
+    engines: str = Field(
+        "",
+        description="Comma-separated engine names to load from the voice table (empty: all of them).",
+    )
+    max_input_chars: int = Field(4096, ge=1, le=100_000, description="Longest accepted input text.")
+    max_queue: int = Field(64, ge=1, description="Jobs (segments) allowed to wait per engine before 503.")
+    max_batch_size: int = Field(8, ge=1, le=256, description="Largest batch handed to a batching engine.")
+    max_wait_ms: float = Field(5.0, ge=0, le=1000, description="How long a batch waits to fill up.")
+    request_timeout_s: float = Field(120.0, gt=0, description="Deadline of one request's synthesis.")
+    workers: int = Field(1, ge=1, le=64, description="Synthesis worker threads per engine.")
+    lookahead: int = Field(
+        3, ge=1, le=64, description="Segments of one request synthesized ahead of the one being sent."
+    )
+    memory_limit_mb: int = Field(
+        0, ge=0, description="Refuse new work while the process RSS is above this (0: no limit)."
+    )
+    gpu_memory_fraction: float = Field(
+        0.9, gt=0, le=1, description="Refuse new work while GPU memory use is above this fraction."
+    )
+    cache: str = Field(
+        "disk", description="Audio cache: memory | disk | redis://host:port/db | off."
+    )
+    cache_ttl_s: float = Field(300.0, ge=0, description="Cache entry lifetime in seconds (0: no cache).")
+    cache_dir: Path = Field(Path("var/cache"), description="Directory of the on-disk cache.")
+    cache_max_mb: int = Field(512, ge=1, description="Size cap of the on-disk cache.")
+    cache_memory_mb: int = Field(64, ge=1, description="Size cap of the in-memory hot tier.")
+    cache_redirect: bool = Field(
+        False, description="Answer a whole-request cache hit with 302 to /v1/audio/{key}.{fmt}."
+    )
+    metrics: bool = Field(True, description="Expose Prometheus metrics at /metrics.")
+    log_format: Literal["plain", "json"] = Field("plain", description="Log line format.")
+    log_level: str = Field("INFO", description="Log level.")
+    llm_url: str = Field("http://127.0.0.1:11434", description="Base URL of the LLM server.")
+    llm_kind: Literal["ollama", "openai"] = Field("ollama", description="LLM protocol.")
+    llm_model: str = Field("qwen2.5:0.5b", description="LLM model used when a request names none.")
+    llm_api_key: str = Field("", description="Bearer token for an OpenAI-compatible LLM server.")
+
+    def engine_names(self) -> set[str] | None:
+        names = {n.strip() for n in self.engines.split(",") if n.strip()}
+        return names or None
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for every setting."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = "" if field.default is None else str(field.default)
+        rows.append((f"TTSGATE_{name.upper()}", default, field.description or ""))
+    return rows

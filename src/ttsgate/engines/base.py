@@ -1,0 +1,76 @@
+"""The Engine protocol: numpy + stdlib types only, so any engine fits without the server knowing it.
+
+An engine is created from an ``EngineSpec`` (one ``[engines.NAME]`` table of the config), loaded once
+(``load``, blocking, heavy), warmed, then called by the scheduler's workers with batches of
+``SynthesisInput`` (``synthesize``, blocking, called off the event loop). Items of one batch always
+share ``batch_key(item)``. An engine that does not batch declares ``max_batch_size = 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ttsgate.audio.chunk import AudioChunk
+
+
+@dataclass(frozen=True, slots=True)
+class SynthesisInput:
+    """One segment to speak: normalized text in one language, for one voice of one engine."""
+
+    text: str
+    language: str  # BCP-47-ish primary tag as the voice table uses it: "zh", "en", "yue", ...
+    speaker: str | None = None  # engine-specific speaker/voice within the engine's model
+    speed: float = 1.0
+    # Extra synthesis parameters the engine understands (sorted pairs, so the value is hashable
+    # and usable in cache keys).
+    params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSpec:
+    """How to build one engine instance: its name in the config, its kind, and kind options."""
+
+    name: str
+    kind: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    max_batch_size: int | None = None  # override of the engine's own preference
+    workers: int | None = None
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What the scheduler and the pipeline need of a speech engine."""
+
+    @property
+    def name(self) -> str:
+        """The engine's name in the config (``zh-baker``, ``piper-joe``...)."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the same input would give other audio (part of every cache key)."""
+        ...
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    @property
+    def max_batch_size(self) -> int:
+        """How many items one ``synthesize`` call takes with benefit; 1 means no batching."""
+        ...
+
+    def load(self) -> None:
+        """Load models. Blocking; called once, off the event loop, before any synthesis."""
+        ...
+
+    def batch_key(self, item: SynthesisInput) -> Hashable:
+        """Items with equal keys may share one ``synthesize`` call."""
+        ...
+
+    def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
+        """Speak every item; one chunk per item, in order. Blocking. Raise to fail the batch."""
+        ...
+
+    def close(self) -> None: ...

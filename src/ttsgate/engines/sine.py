@@ -1,0 +1,79 @@
+"""A deterministic engine for tests: each character becomes a short tone, so audio length is known.
+
+Duration = ``len(text) * char_s / speed`` exactly (no leading/trailing silence). The pitch depends on
+the character, so different texts give different audio. Options: ``char_s`` (default 0.06),
+``sample_rate`` (default 24000), ``delay_s`` (sleep per batch, to simulate a slow model),
+``max_batch_size`` (default 8), ``fail_on`` (text substring that makes the batch raise).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+
+from ttsgate.audio.chunk import AudioChunk
+from ttsgate.engines.base import EngineSpec, SynthesisInput
+
+
+class SineEngine:
+    def __init__(self, spec: EngineSpec) -> None:
+        opts = spec.options
+        self._name = spec.name
+        self._char_s = float(opts.get("char_s", 0.06))
+        self._rate = int(opts.get("sample_rate", 24_000))
+        self._delay_s = float(opts.get("delay_s", 0.0))
+        self._fail_on = str(opts.get("fail_on", "")) or None
+        self._max_batch = int(spec.max_batch_size or opts.get("max_batch_size", 8))
+        self._lock = threading.Lock()
+        self.loaded = False
+        self.batches: list[int] = []  # sizes of the batches run, for tests
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def version(self) -> str:
+        return f"sine-1:{self._char_s}:{self._rate}"
+
+    @property
+    def sample_rate(self) -> int:
+        return self._rate
+
+    @property
+    def max_batch_size(self) -> int:
+        return self._max_batch
+
+    def load(self) -> None:
+        self.loaded = True
+
+    def batch_key(self, item: SynthesisInput) -> Hashable:
+        return (item.speaker, item.language)
+
+    def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
+        with self._lock:
+            self.batches.append(len(batch))
+        if self._delay_s:
+            time.sleep(self._delay_s)
+        out = []
+        for item in batch:
+            if self._fail_on and self._fail_on in item.text:
+                raise RuntimeError(f"sine engine told to fail on {self._fail_on!r}")
+            out.append(self._tone(item))
+        return out
+
+    def _tone(self, item: SynthesisInput) -> AudioChunk:
+        per_char = round(self._char_s / item.speed * self._rate)
+        t = np.arange(per_char, dtype=np.float32) / self._rate
+        parts = []
+        for ch in item.text:
+            freq = 200.0 + (ord(ch) % 40) * 15.0
+            parts.append(0.3 * np.sin(2 * np.pi * freq * t))
+        samples = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+        return AudioChunk(samples, self._rate)
+
+    def close(self) -> None:
+        self.loaded = False

@@ -1,0 +1,137 @@
+"""The voice table: voice ids -> engine + language (+ engine speaker), and language routing.
+
+A requested voice is a preference. The language of each text run decides who can speak it:
+``route(voice, language)`` returns the requested voice when it speaks that language (or a language of
+the same script family, e.g. Cantonese for Han text), else the table's voice for the language, else a
+voice made on the fly on the fallback engine (espeak-ng) with the language code as its speaker.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ttsgate.engines.base import EngineSpec
+from ttsgate.exceptions import InvalidRequestError, VoiceNotFoundError
+
+# Languages written in Han characters: a voice for any of them may speak any Han run.
+HAN_LANGUAGES = frozenset({"zh", "yue", "cmn", "wuu", "hak", "nan"})
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    id: str
+    engine: str
+    language: str
+    name: str
+    speaker: str | None = None
+
+    @property
+    def script(self) -> str:
+        return "han" if self.language in HAN_LANGUAGES else "latin"
+
+
+class VoiceTable:
+    def __init__(
+        self,
+        engines: Mapping[str, EngineSpec],
+        voices: Mapping[str, Voice],
+        languages: Mapping[str, str],
+        aliases: Mapping[str, str],
+        fallback_engine: str | None,
+    ) -> None:
+        self.engines = dict(engines)
+        self.voices = dict(voices)
+        self.languages = dict(languages)
+        self.aliases = dict(aliases)
+        self.fallback_engine = fallback_engine
+        self._check()
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> VoiceTable:
+        engines = {}
+        for name, raw in dict(data.get("engines", {})).items():
+            opts = {k: v for k, v in raw.items() if k not in {"kind", "max_batch_size", "workers"}}
+            if "kind" not in raw:
+                raise InvalidRequestError(f"engine {name!r} has no kind", param="engines")
+            engines[name] = EngineSpec(
+                name=name,
+                kind=str(raw["kind"]),
+                options=opts,
+                max_batch_size=raw.get("max_batch_size"),
+                workers=raw.get("workers"),
+            )
+        voices = {
+            vid: Voice(
+                id=vid,
+                engine=str(raw["engine"]),
+                language=str(raw["language"]),
+                name=str(raw.get("name", vid)),
+                speaker=raw.get("speaker"),
+            )
+            for vid, raw in dict(data.get("voices", {})).items()
+        }
+        fallback = dict(data.get("fallback", {})).get("engine")
+        return cls(engines, voices, dict(data.get("languages", {})), dict(data.get("aliases", {})), fallback)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> VoiceTable:
+        if path is None:
+            text = resources.files("ttsgate").joinpath("data/voices.toml").read_text("utf-8")
+        else:
+            text = path.read_text("utf-8")
+        return cls.from_mapping(tomllib.loads(text))
+
+    def only_engines(self, names: set[str]) -> VoiceTable:
+        """The table restricted to some engines (voices of other engines disappear)."""
+        voices = {k: v for k, v in self.voices.items() if v.engine in names}
+        return VoiceTable(
+            {k: v for k, v in self.engines.items() if k in names},
+            voices,
+            {k: v for k, v in self.languages.items() if v in voices},
+            {k: v for k, v in self.aliases.items() if v in voices},
+            self.fallback_engine if self.fallback_engine in names else None,
+        )
+
+    def _check(self) -> None:
+        for v in self.voices.values():
+            if v.engine not in self.engines:
+                raise InvalidRequestError(f"voice {v.id!r} names unknown engine {v.engine!r}", param="voices")
+        for lang, vid in self.languages.items():
+            if vid not in self.voices:
+                raise InvalidRequestError(f"languages.{lang} names unknown voice {vid!r}", param="languages")
+        for alias, vid in self.aliases.items():
+            if vid not in self.voices:
+                raise InvalidRequestError(f"alias {alias!r} names unknown voice {vid!r}", param="aliases")
+        if self.fallback_engine is not None and self.fallback_engine not in self.engines:
+            raise InvalidRequestError(f"fallback engine {self.fallback_engine!r} is unknown", param="fallback")
+
+    # -- lookups ------------------------------------------------------------------------------
+    def ids(self) -> list[str]:
+        return sorted(self.voices) + sorted(self.aliases)
+
+    def resolve(self, voice_id: str) -> Voice:
+        """The voice an id or alias names; ``VoiceNotFoundError`` lists the valid ids."""
+        vid = self.aliases.get(voice_id, voice_id)
+        voice = self.voices.get(vid)
+        if voice is None:
+            raise VoiceNotFoundError(voice_id, self.ids())
+        return voice
+
+    def route(self, preferred: Voice, language: str) -> Voice:
+        """The voice that speaks a run of ``language`` for a request that asked for ``preferred``."""
+        if preferred.language == language:
+            return preferred
+        if language == "zh" and preferred.language in HAN_LANGUAGES:
+            return preferred
+        if language in self.languages:
+            return self.voices[self.languages[language]]
+        if self.fallback_engine is not None:
+            return Voice(f"{language}_fallback", self.fallback_engine, language, language, speaker=language)
+        # Nothing speaks it: the preferred voice tries (better than silence).
+        return preferred
