@@ -1,0 +1,235 @@
+"""eSpeak NG (the Debian ``espeak-ng`` binary, one subprocess per segment): ~100 languages.
+
+The item's ``speaker`` is an espeak-ng voice (``cmn``, ``yue``, ``en-us``, ``fr``, optionally with a
+variant: ``en-us+f3``), defaulting to the item's ``language``. The valid names (languages, "other
+languages", voice files) are read once from ``espeak-ng --voices`` at load. Text goes on stdin as
+UTF-8 (never through a shell); the WAV on stdout is parsed with ``wave``. Options: ``binary``
+(default ``espeak-ng``), ``timeout_s`` (per call, default 60).
+
+Speed (0.25–4.0 of espeak's default 175 wpm). Measured, same two English sentences, ``-s WPM``:
+80 wpm 12.27 s, 175 wpm 5.77 s, 350 wpm 2.89 s, 700 wpm 1.45 s (x3.99), 1000 wpm 1.00 s; below 80
+wpm the rate is clamped (20, 40, 60 wpm all give 12.27 s, and SSML ``<prosody rate>`` is clamped
+too). Speed-ups therefore go straight to ``-s 175*speed``: espeak-ng uses libsonic above 450 wpm and
+the durations scale exactly. For speed < 80/175 espeak speaks at 80 wpm and the audio is slowed by
+the remaining factor with libsonic itself (the pitch-synchronous time-stretch espeak uses for its fast
+rates; ``libsonic0`` is a hard dependency of Debian's ``libespeak-ng1``), through ctypes. No DSP of
+our own, and no silence padding (which would sound like stutter). If libsonic cannot be loaded, the
+segment stays at 80 wpm (duration x2.1 instead of up to x4) and a warning is logged.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import io
+import logging
+import re
+import shutil
+import subprocess
+import unicodedata
+import wave
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+
+from ttsgate.audio.chunk import AudioChunk, Int16Array
+from ttsgate.engines.base import EngineSpec, SynthesisInput
+from ttsgate.exceptions import EngineError, InvalidRequestError
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 22_050
+DEFAULT_WPM, MIN_WPM = 175, 80
+MIN_SPEED, MAX_SPEED = 0.25, 4.0
+EMPTY_SILENCE_S = 0.05
+_ENGINE_REVISION = "espeak-1"
+_OTHER_LANGUAGE = re.compile(r"\(([^)\s]+)\s+\d+\)")
+
+
+def speakable_text(text: str) -> str:
+    """Text without control, surrogate or unassigned code points (format characters dropped)."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "Cf":
+            continue
+        out.append(" " if cat[0] == "C" or ch.isspace() else ch)
+    return "".join(out).strip()
+
+
+def parse_voice_names(listing: str) -> set[str]:
+    """Every name ``-v`` accepts, lower-cased, from an ``espeak-ng --voices[=variant]`` listing."""
+    names: set[str] = set()
+    for line in listing.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        language, voice_file = fields[1], fields[4]
+        if language != "variant":
+            names.add(language.lower())
+        names.add(voice_file.lower())
+        names.add(voice_file.rsplit("/", 1)[-1].lower())
+        names.update(m.lower() for m in _OTHER_LANGUAGE.findall(line))
+    return names
+
+
+def _load_sonic() -> ctypes.CDLL | None:
+    path = ctypes.util.find_library("sonic")
+    try:
+        lib = ctypes.CDLL(path or "libsonic.so.0")
+    except OSError:
+        return None
+    lib.sonicCreateStream.restype = ctypes.c_void_p
+    lib.sonicCreateStream.argtypes = [ctypes.c_int, ctypes.c_int]
+    lib.sonicSetSpeed.argtypes = [ctypes.c_void_p, ctypes.c_float]
+    lib.sonicWriteShortToStream.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+    lib.sonicFlushStream.argtypes = [ctypes.c_void_p]
+    lib.sonicSamplesAvailable.argtypes = [ctypes.c_void_p]
+    lib.sonicReadShortFromStream.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+    lib.sonicDestroyStream.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+def sonic_stretch(lib: ctypes.CDLL, pcm: Int16Array, sample_rate: int, speed: float) -> Int16Array:
+    """Time-stretch mono int16 PCM by ``1/speed`` keeping the pitch, with libsonic."""
+    stream = lib.sonicCreateStream(sample_rate, 1)
+    if not stream:
+        raise EngineError("libsonic could not create a stream")
+    try:
+        src = np.ascontiguousarray(pcm, dtype=np.int16)
+        lib.sonicSetSpeed(stream, speed)
+        lib.sonicWriteShortToStream(stream, src.ctypes.data, len(src))
+        lib.sonicFlushStream(stream)
+        out = np.zeros(int(lib.sonicSamplesAvailable(stream)) + 1, dtype=np.int16)
+        got = int(lib.sonicReadShortFromStream(stream, out.ctypes.data, len(out)))
+        return out[:got]
+    finally:
+        lib.sonicDestroyStream(stream)
+
+
+class EspeakEngine:
+    def __init__(self, spec: EngineSpec) -> None:
+        opts = spec.options
+        self._name = spec.name
+        self._binary = str(opts.get("binary", "espeak-ng"))
+        self._timeout_s = float(opts.get("timeout_s", 60.0))
+        self._exe: str | None = None
+        self._voices: frozenset[str] = frozenset()
+        self._variants: frozenset[str] = frozenset()
+        self._sonic: ctypes.CDLL | None = None
+        self._version = ""
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @property
+    def sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+    @property
+    def max_batch_size(self) -> int:
+        return 1
+
+    @property
+    def voices(self) -> frozenset[str]:
+        """The voice names (lower-cased) this espeak-ng accepts."""
+        return self._voices
+
+    def load(self) -> None:
+        exe = shutil.which(self._binary)
+        if exe is None:
+            raise EngineError(
+                f"engine {self._name!r}: {self._binary!r} not found; install the Debian package "
+                "espeak-ng (apt-get install espeak-ng)"
+            )
+        self._exe = exe
+        banner = self._run_text("--version").split("Data at:")[0].strip()
+        self._version = f"{_ENGINE_REVISION}:{banner}"
+        self._voices = frozenset(parse_voice_names(self._run_text("--voices")))
+        self._variants = frozenset(parse_voice_names(self._run_text("--voices=variant")))
+        if not self._voices:
+            raise EngineError(f"engine {self._name!r}: 'espeak-ng --voices' listed no voice")
+        self._sonic = _load_sonic()
+        if self._sonic is None:
+            log.warning("libsonic not found: espeak speeds below %.2f stay at %d wpm", MIN_WPM / 175, MIN_WPM)
+
+    def _run_text(self, *args: str) -> str:
+        assert self._exe is not None
+        try:
+            proc = subprocess.run(
+                [self._exe, *args], capture_output=True, check=True, timeout=self._timeout_s
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise EngineError(f"engine {self._name!r}: espeak-ng {' '.join(args)} failed: {exc}") from exc
+        return proc.stdout.decode("utf-8", "replace")
+
+    def batch_key(self, item: SynthesisInput) -> Hashable:
+        return (item.speaker or item.language, round(item.speed, 3))
+
+    def _voice(self, item: SynthesisInput) -> str:
+        voice = (item.speaker or item.language).strip()
+        base, _, variant = voice.lower().partition("+")
+        if base not in self._voices or (variant and variant not in self._variants):
+            raise InvalidRequestError(
+                f"espeak-ng has no voice {voice!r} (see 'espeak-ng --voices')", param="voice"
+            )
+        return voice
+
+    def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
+        if self._exe is None:
+            raise EngineError(f"engine {self._name!r}: synthesize() before load()")
+        return [self._one(item) for item in batch]
+
+    def _one(self, item: SynthesisInput) -> AudioChunk:
+        voice = self._voice(item)
+        if not MIN_SPEED <= item.speed <= MAX_SPEED:
+            raise InvalidRequestError(
+                f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {item.speed}", param="speed"
+            )
+        text = speakable_text(item.text)
+        if not text:
+            return AudioChunk.silence(EMPTY_SILENCE_S, SAMPLE_RATE)
+        wpm = max(MIN_WPM, round(DEFAULT_WPM * item.speed))
+        pcm, rate = self._speak(text, voice, wpm)
+        stretch = DEFAULT_WPM * item.speed / wpm  # < 1 only below espeak's minimum rate
+        if stretch < 0.99 and self._sonic is not None and pcm.size:
+            pcm = sonic_stretch(self._sonic, pcm, rate, stretch)
+        samples = pcm.astype(np.float32) / np.float32(32768.0)
+        if rate != SAMPLE_RATE:
+            from scipy.signal import resample_poly
+
+            samples = resample_poly(samples, SAMPLE_RATE, rate).astype(np.float32)
+        if not samples.size:
+            return AudioChunk.silence(EMPTY_SILENCE_S, SAMPLE_RATE)
+        return AudioChunk(samples, SAMPLE_RATE)
+
+    def _speak(self, text: str, voice: str, wpm: int) -> tuple[Int16Array, int]:
+        assert self._exe is not None
+        cmd = [self._exe, "--stdout", "-b", "1", "-v", voice, "-s", str(wpm)]
+        try:
+            proc = subprocess.run(
+                cmd, input=text.encode("utf-8"), capture_output=True, timeout=self._timeout_s
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise EngineError(f"engine {self._name!r}: espeak-ng failed: {exc}") from exc
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip()
+            raise EngineError(f"engine {self._name!r}: espeak-ng exited {proc.returncode}: {err}")
+        try:
+            # espeak-ng streams, so the header's sizes are bogus: read frames until EOF.
+            with wave.open(io.BytesIO(proc.stdout), "rb") as wav:
+                if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
+                    raise EngineError(f"engine {self._name!r}: espeak-ng WAV is not 16-bit mono")
+                rate = wav.getframerate()
+                frames = wav.readframes(wav.getnframes())
+        except (wave.Error, EOFError) as exc:
+            raise EngineError(f"engine {self._name!r}: unreadable WAV from espeak-ng: {exc}") from exc
+        return np.frombuffer(frames[: len(frames) // 2 * 2], dtype="<i2").astype(np.int16), rate
+
+    def close(self) -> None:
+        self._exe = None

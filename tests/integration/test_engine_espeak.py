@@ -1,0 +1,129 @@
+"""The eSpeak NG engine with the system ``espeak-ng`` binary (a base dependency)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from ttsgate.audio.chunk import AudioChunk
+from ttsgate.engines.base import EngineSpec, SynthesisInput
+from ttsgate.engines.espeak import EspeakEngine, parse_voice_names, speakable_text
+from ttsgate.engines.registry import create_engine
+from ttsgate.exceptions import EngineError, InvalidRequestError
+
+EN = "The quick brown fox jumps over the lazy dog. Please bring your umbrella."
+
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+
+
+@pytest.fixture(scope="module")
+def espeak() -> Iterator[EspeakEngine]:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    engine = EspeakEngine(EngineSpec("espeak", "espeak", {}))
+    engine.load()
+    yield engine
+    engine.close()
+
+
+def _say(
+    engine: EspeakEngine, text: str, speaker: str | None = None, language: str = "en", speed: float = 1.0
+) -> AudioChunk:
+    (chunk,) = engine.synthesize([SynthesisInput(text, language, speaker, speed)])
+    return chunk
+
+
+def _rms(chunk: AudioChunk) -> float:
+    return float(np.sqrt(np.mean(np.square(chunk.samples, dtype=np.float64))))
+
+
+@needs_espeak
+def test_registry_builds_espeak() -> None:
+    engine = create_engine(EngineSpec("e", "espeak", {}))
+    assert isinstance(engine, EspeakEngine)
+    assert engine.max_batch_size == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker", "language"),
+    [
+        ("你好，世界。今天天气很好。", "cmn", "zh"),
+        ("你好，世界。今天天氣很好。", "yue", "yue"),
+        (EN, "en-us", "en"),
+        (EN, None, "en"),  # speaker defaults to the language
+        ("Bonjour tout le monde.", "fr", "fr"),
+        ("你好", None, "zh"),
+    ],
+)
+def test_languages_have_energy(espeak: EspeakEngine, text: str, speaker: str | None, language: str) -> None:
+    chunk = _say(espeak, text, speaker, language)
+    assert chunk.sample_rate == espeak.sample_rate == 22_050
+    assert chunk.samples.dtype == np.float32
+    assert chunk.duration_s > 0.3
+    assert _rms(chunk) > 0.02
+
+
+@pytest.mark.parametrize("speed", [0.25, 0.3, 0.5, 2.0, 4.0])
+def test_speed_scales_duration(espeak: EspeakEngine, speed: float) -> None:
+    normal = _say(espeak, EN, "en-us").duration_s
+    changed = _say(espeak, EN, "en-us", speed=speed).duration_s
+    assert changed * speed == pytest.approx(normal, rel=0.15)
+
+
+def test_slow_audio_keeps_energy(espeak: EspeakEngine) -> None:
+    assert _rms(_say(espeak, EN, "en-us", speed=0.25)) > 0.02
+
+
+@pytest.mark.parametrize("voice", ["klingon", "en-us+nosuchvariant", "cmn; rm -rf /"])
+def test_unknown_voice(espeak: EspeakEngine, voice: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        _say(espeak, "hello", voice)
+    assert info.value.param == "voice"
+
+
+def test_variant_voice(espeak: EspeakEngine) -> None:
+    assert _rms(_say(espeak, "hello there", "en-us+f3")) > 0.02
+
+
+def test_speed_out_of_range(espeak: EspeakEngine) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        _say(espeak, "hello", "en-us", speed=0.1)
+    assert info.value.param == "speed"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t ", "\x00"])
+def test_empty_text_is_short_silence(espeak: EspeakEngine, text: str) -> None:
+    chunk = _say(espeak, text, "en-us")
+    assert 0 < chunk.duration_s < 0.5
+    assert not np.any(chunk.samples)
+
+
+def test_control_characters_do_not_crash(espeak: EspeakEngine) -> None:
+    assert _rms(_say(espeak, "hello\x00 world\ud800 again", "en-us")) > 0.02
+
+
+def test_version(espeak: EspeakEngine) -> None:
+    assert espeak.version.startswith("espeak-1:")
+    assert "eSpeak" in espeak.version
+
+
+def test_missing_binary_names_package() -> None:
+    engine = EspeakEngine(EngineSpec("e", "espeak", {"binary": "espeak-ng-does-not-exist"}))
+    with pytest.raises(EngineError, match="Debian package espeak-ng"):
+        engine.load()
+
+
+def test_parse_voice_names() -> None:
+    listing = (
+        "Pty Language       Age/Gender VoiceName          File                 Other Languages\n"
+        " 5  cmn             --/M      Chinese_(Mandarin) sit/cmn              (zh-cmn 5)(zh 5)\n"
+        " 2  en-us           --/M      English_(America)  gmw/en-US            (en 3)\n"
+    )
+    assert parse_voice_names(listing) == {"cmn", "sit/cmn", "zh-cmn", "zh", "en-us", "gmw/en-us", "en"}
+
+
+def test_speakable_text() -> None:
+    assert speakable_text(" a\x00b\u200bc\n") == "a bc"
