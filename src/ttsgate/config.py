@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     llm_kind: Literal["ollama", "openai"] = Field("ollama", description="LLM protocol.")
     llm_model: str = Field("qwen2.5:0.5b", description="LLM model used when a request names none.")
     llm_api_key: str = Field("", description="Bearer token for an OpenAI-compatible LLM server.")
+
+    @field_validator("cache")
+    @classmethod
+    def _cache_backend(cls, v: str) -> str:
+        v = v.strip()
+        if v in {"memory", "disk", "off"} or v.startswith(("redis://", "rediss://", "unix://")):
+            return v
+        raise ValueError("must be memory, disk, off or a redis://host:port/db URL")
 
     def engine_names(self) -> set[str] | None:
         names = {n.strip() for n in self.engines.split(",") if n.strip()}
