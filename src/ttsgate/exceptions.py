@@ -38,11 +38,10 @@ class InvalidRequestError(TTSGateError):
 
 
 class VoiceNotFoundError(InvalidRequestError):
-    def __init__(self, voice: str, valid: list[str]) -> None:
+    @classmethod
+    def for_voice(cls, voice: str, valid: list[str]) -> VoiceNotFoundError:
         shown = ", ".join(valid[:40]) + (" …" if len(valid) > 40 else "")
-        super().__init__(
-            f"voice {voice!r} is not known; valid voices: {shown}", param="voice", code="voice_not_found"
-        )
+        return cls(f"voice {voice!r} is not known; valid voices: {shown}", param="voice", code="voice_not_found")
 
 
 class InputTooLongError(InvalidRequestError):
@@ -56,8 +55,8 @@ class NotFoundError(TTSGateError):
 class OverloadedError(TTSGateError):
     error_type = "server_overloaded"
 
-    def __init__(self, message: str, *, retry_after_s: float) -> None:
-        super().__init__(message, code="queue_full")
+    def __init__(self, message: str, *, retry_after_s: float, code: str = "queue_full") -> None:
+        super().__init__(message, code=code)
         self.retry_after_s = retry_after_s
 
 
@@ -80,6 +79,9 @@ class RequestTimeoutError(TTSGateError):
 class EngineError(TTSGateError):
     error_type = "engine_error"
 
+
+# code -> class, for the subclasses that share a type with their parent (checked before ERROR_TYPES).
+ERROR_CODES: dict[str, type[TTSGateError]] = {"voice_not_found": VoiceNotFoundError}
 
 # type -> class, used by the client library to raise the same class the server raised.
 ERROR_TYPES: dict[str, type[TTSGateError]] = {

@@ -8,6 +8,7 @@ voice made on the fly on the fallback engine (espeak-ng) with the language code 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from ttsgate.exceptions import InvalidRequestError, VoiceNotFoundError
 
 # Languages written in Han characters: a voice for any of them may speak any Han run.
 HAN_LANGUAGES = frozenset({"zh", "yue", "cmn", "wuu", "hak", "nan"})
+_LANG_CODE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,18 +118,27 @@ class VoiceTable:
         return sorted(self.voices) + sorted(self.aliases)
 
     def resolve(self, voice_id: str) -> Voice:
-        """The voice an id or alias names; ``VoiceNotFoundError`` lists the valid ids."""
+        """The voice an id or alias names; ``VoiceNotFoundError`` lists the valid ids.
+
+        ``<fallback engine>:<language>`` (e.g. ``espeak:fr``) names a voice made on the fly on the
+        fallback engine, so any language espeak-ng knows is reachable without a table entry.
+        """
         vid = self.aliases.get(voice_id, voice_id)
         voice = self.voices.get(vid)
-        if voice is None:
-            raise VoiceNotFoundError(voice_id, self.ids())
-        return voice
+        if voice is not None:
+            return voice
+        engine, sep, lang = voice_id.partition(":")
+        if sep and engine == self.fallback_engine and _LANG_CODE.fullmatch(lang):
+            return Voice(voice_id, engine, lang.lower(), lang, speaker=lang.lower())
+        raise VoiceNotFoundError.for_voice(voice_id, self.ids())
 
     def route(self, preferred: Voice, language: str) -> Voice:
         """The voice that speaks a run of ``language`` for a request that asked for ``preferred``."""
         if preferred.language == language:
             return preferred
-        if language == "zh" and preferred.language in HAN_LANGUAGES:
+        # Runs are labelled by script: "zh" = Han, "en" = Latin. A voice of the same script
+        # family speaks the run (a Cantonese voice speaks Han text, a French voice Latin text).
+        if (language == "zh") == (preferred.script == "han"):
             return preferred
         if language in self.languages:
             return self.voices[self.languages[language]]

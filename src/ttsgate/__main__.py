@@ -1,0 +1,3 @@
+from ttsgate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""``ttsgate serve | say | voices | normalize | bench``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from ttsgate.config import describe
+
+_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
+
+
+def _env_help() -> str:
+    lines = ["settings (environment variables):"]
+    for var, default, meaning in describe():
+        lines.append(f"  {var:<30} {meaning} [default: {default or 'unset'}]")
+    return "\n".join(lines)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ttsgate", description="Self-hosted speech gateway.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser(
+        "serve", help="run the HTTP server", epilog=_env_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--host", help="listen address (TTSGATE_HOST)")
+    serve.add_argument("--port", type=int, help="listen port (TTSGATE_PORT)")
+    serve.add_argument("--engines", help="comma-separated engines to load (TTSGATE_ENGINES)")
+    serve.add_argument("--voices-file", help="voice table TOML (TTSGATE_VOICES_FILE)")
+
+    say = sub.add_parser("say", help="speak a text through a running server into a file")
+    say.add_argument("text")
+    say.add_argument("-o", "--output", required=True, help="output file")
+    say.add_argument("--voice", default="zh_female_baker")
+    say.add_argument("--speed", type=float, default=1.0)
+    say.add_argument("--format", choices=_FORMATS, help="default: from the output file's extension, else mp3")
+    say.add_argument("--url", default=os.environ.get("TTSGATE_URL", "http://127.0.0.1:8000"))
+
+    voices = sub.add_parser("voices", help="list the voices of a running server")
+    voices.add_argument("--url", default=os.environ.get("TTSGATE_URL", "http://127.0.0.1:8000"))
+
+    norm = sub.add_parser("normalize", help="normalize stdin, one text per line, to stdout")
+    norm.add_argument("--lang", choices=("zh", "en"), default="zh")
+    return p
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+    from pydantic import ValidationError
+
+    from ttsgate.config import Settings
+    from ttsgate.logging_setup import configure_logging
+    from ttsgate.server import create_app
+
+    overrides = {k: v for k, v in {
+        "host": args.host, "port": args.port, "engines": args.engines, "voices_file": args.voices_file,
+    }.items() if v is not None}
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = "TTSGATE_" + "_".join(str(p) for p in err["loc"]).upper()
+            print(f"ttsgate: invalid setting {name}: {err['msg']}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format, settings.log_level)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=10)
+    return 0
+
+
+def _say(args: argparse.Namespace) -> int:
+    from ttsgate.client import Client
+    from ttsgate.exceptions import TTSGateError
+
+    fmt = args.format
+    if fmt is None:
+        ext = os.path.splitext(args.output)[1].lstrip(".").lower()
+        fmt = ext if ext in _FORMATS else "mp3"
+    try:
+        with Client(args.url) as client:
+            n = client.save(args.output, args.text, voice=args.voice, speed=args.speed, response_format=fmt)
+    except TTSGateError as exc:
+        print(f"ttsgate: {type(exc).__name__}: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"wrote {n} bytes of {fmt} to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _voices(args: argparse.Namespace) -> int:
+    from ttsgate.client import Client
+    from ttsgate.exceptions import TTSGateError
+
+    try:
+        with Client(args.url) as client:
+            for v in client.voices():
+                print(f"{v['id']:<18} {v['language']:<5} {v['name']}")
+    except TTSGateError as exc:
+        print(f"ttsgate: {type(exc).__name__}: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _normalize(args: argparse.Namespace) -> int:
+    from ttsgate.text.cli import run_normalize
+
+    return run_normalize(args.lang, sys.stdin, sys.stdout)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    handlers = {"serve": _serve, "say": _say, "voices": _voices, "normalize": _normalize}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

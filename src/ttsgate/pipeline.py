@@ -1,0 +1,185 @@
+"""From text to a stream of spoken segments: text pipeline → voice routing → cache → scheduler.
+
+``SpeechPipeline.plan`` turns input text into ``Segment``s (cleanup, split, language runs,
+normalization); ``stream`` speaks them in order. Each language run of a segment is routed to a voice
+that speaks it (the requested voice is a preference), cached per run, synthesized through the
+scheduler, resampled to the one output rate, and the runs are joined into one segment of s16 PCM.
+
+Flow control: the first segment is synthesized alone (its job is the request's admission ticket:
+a full queue refuses it with 503 before any byte is sent); after it, up to ``lookahead`` later
+segments are in flight while earlier ones are being sent, so the audio never waits on the engine
+once started and later segments of many requests can share batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ttsgate.audio.chunk import OUTPUT_SAMPLE_RATE, Int16Array, to_int16
+from ttsgate.audio.resample import resample
+from ttsgate.cache import AudioCache, cache_key
+from ttsgate.engines.base import Engine, SynthesisInput
+from ttsgate.exceptions import EngineError, InvalidRequestError
+from ttsgate.scheduler import Scheduler
+from ttsgate.text import Segment, TextNormalizer, prepare
+from ttsgate.voices import Voice, VoiceTable
+
+# Silence inserted before a segment, by how the previous one ended.
+_SENTENCE_END = "。！？!?.…；;"
+_PAUSE_SENTENCE_S = 0.22
+_PAUSE_CLAUSE_S = 0.10
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechOptions:
+    voice: Voice
+    speed: float = 1.0
+    params: tuple[tuple[str, str], ...] = ()
+    timeout_s: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpokenSegment:
+    index: int
+    text: str
+    pcm: Int16Array  # mono s16 at OUTPUT_SAMPLE_RATE, any leading pause included
+    start_s: float  # where this segment's pcm starts in the stream
+    speech_start_s: float  # where the speech itself starts (after the pause)
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + len(self.pcm) / OUTPUT_SAMPLE_RATE
+
+
+class SpeechPipeline:
+    def __init__(
+        self,
+        *,
+        table: VoiceTable,
+        engines: Mapping[str, Engine],
+        scheduler: Scheduler,
+        cache: AudioCache,
+        normalizer: TextNormalizer,
+        lookahead: int = 3,
+    ) -> None:
+        self.table = table
+        self.engines = engines
+        self.scheduler = scheduler
+        self.cache = cache
+        self.normalizer = normalizer
+        self.lookahead = lookahead
+
+    def plan(self, text: str, voice: Voice) -> list[Segment]:
+        """Speakable segments of ``text``; 400 naming ``input`` when nothing in it can be spoken."""
+        segments = [s for s in prepare(text, voice.language, normalizer=self.normalizer) if s.runs]
+        if not segments:
+            raise InvalidRequestError(
+                "input has nothing speakable after cleanup (only markup, emoji or punctuation?)",
+                param="input",
+                code="empty_input",
+            )
+        return segments
+
+    async def stream(
+        self, segments: Iterable[Segment] | AsyncIterable[Segment], opts: SpeechOptions
+    ) -> AsyncIterator[SpokenSegment]:
+        """Speak segments in order, as they come (a list, or an async source such as an LLM reply).
+
+        The first segment is spoken alone; later ones are started as soon as they arrive, at most
+        ``lookahead`` ahead of the one being sent. Closing the consumer cancels every job in flight.
+        """
+        source = _aiter(segments)
+        deadline = time.monotonic() + opts.timeout_s
+        first = await anext(source, None)
+        if first is None:
+            return
+        pcm = await self.speak(first, opts, first=True, deadline=deadline)
+        prev = SpokenSegment(0, first.text, pcm, 0.0, 0.0)
+        yield prev
+        pending: deque[tuple[Segment, asyncio.Task[Int16Array]]] = deque()
+        exhausted = False
+        next_seg: asyncio.Task[Segment | None] | None = None
+        try:
+            while True:
+                # Top up the window without waiting on a slow source while audio is ready to send.
+                while not exhausted and len(pending) < self.lookahead:
+                    if next_seg is None:
+                        next_seg = asyncio.ensure_future(anext(source, None))
+                    if pending and not next_seg.done():
+                        break
+                    seg = await next_seg
+                    next_seg = None
+                    if seg is None:
+                        exhausted = True
+                        break
+                    task = asyncio.create_task(self.speak(seg, opts, first=False, deadline=deadline))
+                    pending.append((seg, task))
+                if not pending:
+                    return
+                seg, task = pending.popleft()
+                pcm = await task
+                pos = prev.end_s
+                pause = _pause_after(prev.text)
+                lead = np.zeros(round(pause * OUTPUT_SAMPLE_RATE), dtype=np.int16)
+                prev = SpokenSegment(prev.index + 1, seg.text, np.concatenate([lead, pcm]), pos, pos + pause)
+                yield prev
+        finally:
+            tasks: list[asyncio.Future[object]] = [t for _, t in pending]
+            if next_seg is not None:
+                tasks.append(next_seg)
+            for t in tasks:
+                t.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def speak(self, segment: Segment, opts: SpeechOptions, *, first: bool, deadline: float) -> Int16Array:
+        """One segment's audio: its language runs, each routed, cached and synthesized, joined."""
+        parts: list[Int16Array] = []
+        for i, (language, text) in enumerate(segment.runs):
+            voice = self.table.route(opts.voice, language)
+            engine = self.engines.get(voice.engine)
+            if engine is None:  # the routed voice's engine is not loaded
+                raise EngineError(f"no loaded engine speaks {language!r} (wanted {voice.engine!r})")
+            item = SynthesisInput(text, voice.language, voice.speaker, opts.speed, opts.params)
+            key = cache_key(
+                engine.name, engine.version, voice.language, voice.speaker or "", text,
+                f"{opts.speed:.4f}", repr(opts.params), str(OUTPUT_SAMPLE_RATE),
+            )
+
+            async def compute(engine: Engine = engine, item: SynthesisInput = item, admit: bool = first and i == 0) -> bytes:
+                chunk = await self.scheduler.synthesize(
+                    engine.name, item, priority=0 if first else 1, admit=admit, deadline=deadline
+                )
+                samples = resample(chunk.samples, chunk.sample_rate, OUTPUT_SAMPLE_RATE)
+                return to_int16(samples).tobytes()
+
+            value, _hit = await self.cache.get_or_compute(key, compute)
+            parts.append(np.frombuffer(value, dtype=np.int16))
+        if not parts:
+            return np.zeros(0, dtype=np.int16)
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+async def _aiter(segments: Iterable[Segment] | AsyncIterable[Segment]) -> AsyncIterator[Segment]:
+    if isinstance(segments, AsyncIterable):
+        async for seg in segments:
+            yield seg
+    else:
+        for seg in segments:
+            yield seg
+
+
+def _pause_after(text: str) -> float:
+    tail = text.rstrip()
+    if not tail:
+        return 0.0
+    return _PAUSE_SENTENCE_S if tail[-1] in _SENTENCE_END else _PAUSE_CLAUSE_S

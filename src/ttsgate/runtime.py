@@ -1,0 +1,128 @@
+"""Everything a running gateway holds, built from ``Settings`` and torn down in order.
+
+``Runtime`` is created by the app's lifespan (and by the in-process benchmark), never at import
+time. Engines load and warm up in the background so the server answers ``/health`` at once and
+``/ready`` turns true when every configured engine has spoken its warm-up sentence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from ttsgate import __version__
+from ttsgate.cache import AudioCache, create_cache
+from ttsgate.config import Settings
+from ttsgate.engines import Engine, SynthesisInput, create_engine
+from ttsgate.exceptions import NotReadyError
+from ttsgate.metrics import Metrics
+from ttsgate.pipeline import SpeechPipeline
+from ttsgate.scheduler import EngineLimits, MemoryGuard, Scheduler
+from ttsgate.text import TextNormalizer
+from ttsgate.voices import VoiceTable
+
+log = logging.getLogger("ttsgate.runtime")
+
+_WARMUP_TEXT = {"zh": "你好。", "yue": "你好。", "en": "Hello."}
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    table: VoiceTable
+    metrics: Metrics
+    cache: AudioCache
+    normalizer: TextNormalizer
+    engines: dict[str, Engine] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    scheduler: Scheduler | None = None
+    pipeline: SpeechPipeline | None = None
+    ready: bool = False
+    _warm_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def build(cls, settings: Settings, table: VoiceTable | None = None) -> Runtime:
+        table = table or VoiceTable.load(settings.voices_file)
+        wanted = settings.engine_names()
+        if wanted is not None:
+            table = table.only_engines(wanted)
+        metrics = Metrics(__version__)
+        return cls(
+            settings=settings,
+            table=table,
+            metrics=metrics,
+            cache=create_cache(settings, metrics),
+            normalizer=TextNormalizer(),
+        )
+
+    async def start(self, *, wait: bool = False) -> None:
+        """Start loading engines in the background (or wait for them with ``wait=True``)."""
+        self._warm_task = asyncio.create_task(self._load_all(), name="ttsgate-warmup")
+        if wait:
+            await self._warm_task
+
+    def require_ready(self) -> SpeechPipeline:
+        if not self.ready or self.pipeline is None:
+            raise NotReadyError("engines are still loading; retry shortly", code="warming_up")
+        return self.pipeline
+
+    async def _load_all(self) -> None:
+        for name, spec in self.table.engines.items():
+            started = time.perf_counter()
+            try:
+                engine = create_engine(spec)
+                await asyncio.to_thread(engine.load)
+                await asyncio.to_thread(self._warm_up, engine)
+            except Exception as exc:  # an engine that cannot load must not take the others down
+                log.exception("engine %s failed to load", name)
+                self.failed[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            self.engines[name] = engine
+            self.metrics.engine_ready.labels(name).set(1)
+            log.info("engine %s warm in %.2f s", name, time.perf_counter() - started)
+        s = self.settings
+        guard = MemoryGuard(
+            memory_limit_mb=s.memory_limit_mb, gpu_memory_fraction=s.gpu_memory_fraction, metrics=self.metrics
+        )
+        self.scheduler = Scheduler(
+            self.engines,
+            max_queue=s.max_queue,
+            max_batch_size=s.max_batch_size,
+            max_wait_ms=s.max_wait_ms,
+            workers=s.workers,
+            metrics=self.metrics,
+            overrides={n: EngineLimits.from_spec(spec) for n, spec in self.table.engines.items()},
+            memory_guard=guard,
+        )
+        await self.scheduler.start()
+        self.pipeline = SpeechPipeline(
+            table=self.table,
+            engines=self.engines,
+            scheduler=self.scheduler,
+            cache=self.cache,
+            normalizer=self.normalizer,
+            lookahead=s.lookahead,
+        )
+        self.ready = not self.failed
+        if self.failed:
+            log.error("not ready: engines failed to load: %s", self.failed)
+
+    def _warm_up(self, engine: Engine) -> None:
+        voices = [v for v in self.table.voices.values() if v.engine == engine.name]
+        language = voices[0].language if voices else "en"
+        speaker = voices[0].speaker if voices else None
+        text = _WARMUP_TEXT.get(language, "Hello.")
+        engine.synthesize([SynthesisInput(text, language, speaker)])
+
+    async def close(self) -> None:
+        if self._warm_task is not None and not self._warm_task.done():
+            self._warm_task.cancel()
+            await asyncio.gather(self._warm_task, return_exceptions=True)
+        if self.scheduler is not None:
+            await self.scheduler.close()
+        await self.cache.close()
+        for engine in self.engines.values():
+            engine.close()
+        self.ready = False

@@ -1,0 +1,50 @@
+"""``create_app(settings)``: the FastAPI application, its lifespan and its routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ttsgate import __version__
+from ttsgate.config import Settings
+from ttsgate.runtime import Runtime
+from ttsgate.server import routes_meta, routes_speech
+from ttsgate.server.errors import install_error_handlers
+from ttsgate.server.middleware import ObservabilityMiddleware
+from ttsgate.voices import VoiceTable
+
+log = logging.getLogger("ttsgate.server")
+
+
+def create_app(
+    settings: Settings | None = None, *, table: VoiceTable | None = None, wait_ready: bool = False
+) -> FastAPI:
+    """Build the app. ``table`` overrides the voice table (tests); ``wait_ready`` loads engines
+    before serving instead of in the background."""
+    settings = settings or Settings()
+    runtime = Runtime.build(settings, table)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(wait=wait_ready)
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="ttsgate",
+        version=__version__,
+        description="Self-hosted speech gateway: OpenAI-compatible TTS with warm models, "
+        "dynamic batching and streaming.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(routes_speech.router)
+    app.include_router(routes_meta.router)
+    app.add_middleware(ObservabilityMiddleware, metrics=runtime.metrics)
+    return app

@@ -1,0 +1,102 @@
+"""The one place where exceptions become HTTP statuses and OpenAI-shaped error bodies.
+
+Body: ``{"error": {"message", "type", "param", "code"}}`` (OpenAI's shape, which its SDK parses).
+Only ``TTSGateError`` subclasses and request-validation errors map to 4xx; anything else is a bug
+and answers 500 with a generic message (the traceback goes to the log, not to the client).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ttsgate.exceptions import (
+    EngineError,
+    InvalidRequestError,
+    NotFoundError,
+    NotReadyError,
+    OverloadedError,
+    RequestTimeoutError,
+    TTSGateError,
+    UpstreamError,
+    UpstreamUnavailableError,
+)
+
+log = logging.getLogger("ttsgate.server")
+
+# Most specific first: the first class an exception is an instance of decides its status.
+STATUS_TABLE: tuple[tuple[type[TTSGateError], int], ...] = (
+    (InvalidRequestError, 400),
+    (NotFoundError, 404),
+    (OverloadedError, 503),
+    (NotReadyError, 503),
+    (UpstreamUnavailableError, 503),
+    (UpstreamError, 502),
+    (RequestTimeoutError, 504),
+    (EngineError, 500),
+    (TTSGateError, 500),
+)
+
+
+def status_for(exc: TTSGateError) -> int:
+    for cls, status in STATUS_TABLE:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def error_body(exc: TTSGateError) -> dict[str, Any]:
+    return {"error": {"message": exc.message, "type": exc.error_type, "param": exc.param, "code": exc.code}}
+
+
+def error_headers(exc: TTSGateError) -> dict[str, str]:
+    if isinstance(exc, OverloadedError):
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+    if isinstance(exc, NotReadyError):
+        return {"Retry-After": "5"}
+    return {}
+
+
+def error_response(exc: TTSGateError) -> JSONResponse:
+    return JSONResponse(error_body(exc), status_code=status_for(exc), headers=error_headers(exc))
+
+
+def _param_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+def validation_to_error(exc: RequestValidationError) -> InvalidRequestError:
+    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request"}
+    param = _param_of(tuple(first.get("loc", ())))
+    if first.get("type") == "json_invalid":
+        return InvalidRequestError("request body is not valid JSON", param="body", code="invalid_json")
+    msg = str(first.get("msg", "invalid value"))
+    return InvalidRequestError(f"{param}: {msg}", param=param, code="invalid_value")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TTSGateError)
+    async def _ttsgate(_: Request, exc: TTSGateError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(validation_to_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        cls: type[TTSGateError] = NotFoundError if exc.status_code == 404 else InvalidRequestError
+        body = error_body(cls(str(exc.detail)))
+        return JSONResponse(body, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(TTSGateError("internal server error"))

@@ -1,0 +1,71 @@
+"""Pure ASGI middleware: request ids (``X-Request-ID`` in and out) and per-route request metrics.
+
+Pure ASGI rather than ``BaseHTTPMiddleware`` so streamed bodies pass through untouched and the
+duration covers the whole body, not just the headers.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ttsgate.metrics import Metrics
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_SPEECH_ROUTES = {"/v1/audio/speech", "/tts", "/api/chatts", "/v1/chat/speech"}
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _SAFE_ID.fullmatch(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = _route_label(scope)
+            elapsed = time.perf_counter() - started
+            self.metrics.requests.labels(route, str(status)).inc()
+            self.metrics.request_duration.labels(route).observe(elapsed)
+            if route in _SPEECH_ROUTES:
+                self.metrics.seed_requests.inc()
+                self.metrics.seed_duration.observe(elapsed)
+            request_id_var.reset(token)
+
+
+def _route_label(scope: Scope) -> str:
+    """The route template (bounded label values), not the raw path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"

@@ -1,0 +1,77 @@
+"""Wire models: the request bodies ttsgate accepts, validated by pydantic (errors → 400 naming the field)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+AudioFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
+Speed = Annotated[float, Field(ge=0.25, le=4.0, description="0.25–4.0; 1.0 is the voice's natural pace.")]
+
+
+class VoiceRef(BaseModel):
+    """OpenAI also accepts ``{"id": "voice"}`` for custom voices."""
+
+    id: str = Field(min_length=1, max_length=200)
+
+
+class SpeechBody(BaseModel):
+    """``POST /v1/audio/speech`` as OpenAI defines it (``model`` is accepted and recorded, not required)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field("tts-1", max_length=200)
+    input: str = Field(min_length=1, description="Text to speak (up to TTSGATE_MAX_INPUT_CHARS).")
+    voice: str | VoiceRef = Field("alloy", description="A voice id or alias, or {\"id\": ...}.")
+    response_format: AudioFormat = "mp3"
+    speed: Speed = 1.0
+    stream_format: Literal["audio", "sse"] = "audio"
+    instructions: str | None = Field(None, max_length=4096, description="Accepted for compatibility; unused.")
+
+    @property
+    def voice_id(self) -> str:
+        return self.voice.id if isinstance(self.voice, VoiceRef) else self.voice
+
+    @field_validator("voice", mode="before")
+    @classmethod
+    def _strip(cls, v: object) -> object:
+        return v.strip() if isinstance(v, str) else v
+
+
+class ChattsVoiceSettings(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    voice_id: str | None = Field(None, min_length=1, max_length=200)
+    speed: Speed | None = None
+    batch_size: int | None = Field(None, ge=1, le=64, description="Accepted; batching is the server's job.")
+
+
+class ChattsBody(BaseModel):
+    """The seed client's body for ``POST /api/chatts``.
+
+    The seed wrote ``VoiceSettings(voice_id=..., speed=..., batch_size=...)`` inside a dict literal
+    (a syntax error); it is accepted here as a ``voice_settings`` object, and ``voice_id``/``speed``
+    are also accepted at the top level.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field("chatts-cn-gguf", max_length=200)
+    prompt: str = Field(min_length=1)
+    voice_id: str | None = Field(None, min_length=1, max_length=200)
+    speed: Speed | None = None
+    voice_settings: ChattsVoiceSettings | None = None
+    stream: bool = True
+    response_format: AudioFormat = "wav"
+
+    def resolved(self) -> tuple[str, float]:
+        vs = self.voice_settings or ChattsVoiceSettings()
+        voice = self.voice_id or vs.voice_id or "zh_female_001"
+        speed = self.speed if self.speed is not None else (vs.speed if vs.speed is not None else 1.0)
+        return voice, speed
+
+
+class NormalizeBody(BaseModel):
+    input: str = Field(min_length=1)
+    lang: Literal["zh", "en"] = "zh"

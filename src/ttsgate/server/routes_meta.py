@@ -1,0 +1,76 @@
+"""Discovery, health and observability routes (the shapes Open WebUI and OpenAI clients read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from ttsgate.metrics import CONTENT_TYPE_LATEST
+from ttsgate.server.protocol import NormalizeBody
+from ttsgate.server.routes_speech import runtime_of
+from ttsgate.text import prepare
+
+router = APIRouter()
+
+
+def _models(request: Request) -> list[dict[str, Any]]:
+    rt = runtime_of(request)
+    ids = ["tts-1", "tts-1-hd", "gpt-4o-mini-tts", *sorted(rt.table.engines)]
+    return [{"id": i, "object": "model", "owned_by": "ttsgate"} for i in ids]
+
+
+@router.get("/v1/models", tags=["meta"])
+async def list_models(request: Request) -> dict[str, Any]:
+    models = _models(request)
+    return {"object": "list", "data": models, "models": models}
+
+
+@router.get("/v1/audio/models", tags=["meta"])
+async def list_audio_models(request: Request) -> dict[str, Any]:
+    return {"models": _models(request)}
+
+
+@router.get("/v1/audio/voices", tags=["meta"])
+async def list_voices(request: Request) -> dict[str, Any]:
+    rt = runtime_of(request)
+    voices: list[dict[str, Any]] = [
+        {"id": v.id, "name": v.name, "language": v.language, "engine": v.engine}
+        for v in sorted(rt.table.voices.values(), key=lambda v: v.id)
+    ]
+    for alias, target in sorted(rt.table.aliases.items()):
+        v = rt.table.voices[target]
+        voices.append({"id": alias, "name": f"{alias} → {v.name}", "language": v.language,
+                       "engine": v.engine, "alias_of": target})
+    return {"voices": voices}
+
+
+@router.get("/health", tags=["meta"])
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/ready", tags=["meta"])
+async def ready(request: Request) -> JSONResponse:
+    rt = runtime_of(request)
+    body = {"ready": rt.ready, "engines": sorted(rt.engines), "failed": rt.failed}
+    return JSONResponse(body, status_code=200 if rt.ready else 503)
+
+
+@router.get("/metrics", tags=["meta"], include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    rt = runtime_of(request)
+    return Response(rt.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.post("/v1/text/normalize", tags=["text"], summary="What the text pipeline makes of an input")
+async def normalize(body: NormalizeBody, request: Request) -> dict[str, Any]:
+    rt = runtime_of(request)
+    segments = prepare(body.input, body.lang, normalizer=rt.normalizer)
+    normalized = "".join(text for seg in segments for _, text in seg.runs)
+    return {
+        "normalized": normalized,
+        "segments": [{"text": s.text, "runs": [{"language": lang, "text": t} for lang, t in s.runs]}
+                     for s in segments],
+    }

