@@ -1,0 +1,115 @@
+"""LLM-output cleanup: what a Markdown-writing chatbot says must not be spoken raw.
+
+Choices (the spoken replacement depends on the document language, zh unless mostly Latin):
+
+* fenced code blocks → a short placeholder sentence, 代码略。 / "Code omitted."
+* inline code → its text when it is a short plain word (``foo_bar`` → "foo bar"), else 代码 / "code"
+* links ``[text](url)`` → text; images → their alt text
+* bare URLs → the host name without ``www.``, dots read 点 / "dot", digits spelled one by one
+  (so ``163.com`` → 一六三点com, never 一百六十三); a URL without a host → 链接 / "a link"
+* e-mail addresses → "user at host" with the same spelling rules (zh: ``user at example点com``)
+* Markdown emphasis, headings, block quotes, list markers, horizontal rules and HTML tags removed;
+  table rows → cells joined with ， / ", "; table separator rows dropped
+* emoji and pictographs removed; runs of blank lines and spaces collapsed
+"""
+
+from __future__ import annotations
+
+import re
+
+from ttsgate.text.numbers_en import digit_string as en_digits
+from ttsgate.text.numbers_zh import digit_string as zh_digits
+from ttsgate.text.runs import detect_language
+
+_FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n.*?(?:^[ \t]*\1[ \t]*$|\Z)", re.S | re.M)
+_INLINE_CODE = re.compile(r"`+([^`\n]+)`+")
+_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
+_LINK = re.compile(r"\[([^\]\n]+)\]\((?:[^()\n]|\([^)\n]*\))*\)")
+_REF_DEF = re.compile(r"^\s*\[[^\]\n]+\]:\s*\S+.*$", re.M)
+_EMAIL = re.compile(r"\b([A-Za-z0-9._%+\-]+)@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)\b")
+_URL = re.compile(
+    r"\b(?:(?:https?|ftp)://|www\.)([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*)?(?::\d+)?[^\s<>\"'，。！？、；）】」]*",
+    re.I,
+)
+_HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", re.M)
+_QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.M)
+_LIST = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?", re.M)
+_RULE = re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$", re.M)
+_TABLE_SEP = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$", re.M)
+_TABLE_ROW = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", re.M)
+_EMPHASIS = (
+    re.compile(r"(\*\*\*|___)(?=\S)(.+?)(?<=\S)\1"),
+    re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"),
+    re.compile(r"(?<![\w*])(\*|_)(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])"),
+    re.compile(r"(~~)(?=\S)(.+?)(?<=\S)\1"),
+)
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\U0001fc00-\U0001ffff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff"
+    "\ufe0e\ufe0f\u200d\u20e3\U000e0020-\U000e007f]"
+)
+_SPACES = re.compile(r"[ \t]{2,}")
+_BLANKS = re.compile(r"\n{3,}")
+_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z_\-]{0,24}")
+
+
+def _spell_host(host: str, lang: str) -> str:
+    host = re.sub(r"^www\.", "", host, flags=re.I)
+    dot = "点" if lang == "zh" else " dot "
+    spelled = re.sub(r"\d+", lambda m: zh_digits(m.group(0)) if lang == "zh" else en_digits(m.group(0)), host)
+    return spelled.replace(".", dot)
+
+
+def _url(m: re.Match[str], lang: str) -> str:
+    host = m.group(1)
+    if not host:
+        return "链接" if lang == "zh" else "a link"
+    return _spell_host(host, lang)
+
+
+def _email(m: re.Match[str], lang: str) -> str:
+    user = re.sub(r"[._\-+]+", " ", m.group(1)).strip()
+    user = re.sub(r"\d+", lambda d: zh_digits(d.group(0)) if lang == "zh" else en_digits(d.group(0)), user)
+    return f"{user} at {_spell_host(m.group(2), lang)}"
+
+
+def _inline_code(m: re.Match[str], lang: str) -> str:
+    body = m.group(1).strip()
+    if _PLAIN_WORD.fullmatch(body):
+        return body.replace("_", " ")
+    return "代码" if lang == "zh" else "code"
+
+
+def _table_row(m: re.Match[str], lang: str) -> str:
+    cells = [c.strip() for c in m.group(1).split("|") if c.strip()]
+    sep = "，" if lang == "zh" else ", "
+    return sep.join(cells) + ("。" if lang == "zh" else ".")
+
+
+def clean_for_speech(text: str) -> str:
+    """Turn Markdown-ish LLM output into plain text that is safe to normalise and speak."""
+    if not text:
+        return ""
+    lang = detect_language(_URL.sub(" ", _EMAIL.sub(" ", _FENCE.sub(" ", text))))
+    code = "代码略。" if lang == "zh" else "Code omitted."
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _FENCE.sub("\n" + code + "\n", text)
+    text = _INLINE_CODE.sub(lambda m: _inline_code(m, lang), text)
+    text = _IMAGE.sub(lambda m: m.group(1), text)
+    text = _LINK.sub(lambda m: m.group(1), text)
+    text = _REF_DEF.sub("", text)
+    text = _EMAIL.sub(lambda m: _email(m, lang), text)
+    text = _URL.sub(lambda m: _url(m, lang), text)
+    text = _HTML.sub("", text)
+    text = _TABLE_SEP.sub("", text)
+    text = _TABLE_ROW.sub(lambda m: _table_row(m, lang), text)
+    text = _RULE.sub("", text)
+    text = _HEADING.sub(lambda m: m.group(1), text)
+    text = _QUOTE.sub("", text)
+    text = _LIST.sub("", text)
+    for pattern in _EMPHASIS:
+        text = pattern.sub(lambda m: m.group(2), text)
+    text = _EMOJI.sub("", text)
+    text = _SPACES.sub(" ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return _BLANKS.sub("\n\n", text).strip()

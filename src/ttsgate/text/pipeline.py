@@ -1,0 +1,63 @@
+"""``prepare``: cleanup → segmentation → language runs → normalisation, for one reply."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from ttsgate.text.cleanup import clean_for_speech
+from ttsgate.text.normalizer import TextNormalizer, parse_lang
+from ttsgate.text.runs import RunLang, detect_language, split_language_runs
+from ttsgate.text.segment import split_segments
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One unit of synthesis.
+
+    ``text`` is the display text (for subtitles); ``runs`` are (language, normalised speakable
+    text) pairs in order, each to be spoken by a voice of that language.
+    """
+
+    text: str
+    runs: tuple[tuple[str, str], ...]
+
+
+@functools.cache
+def default_normalizer() -> TextNormalizer:
+    """A process-wide ``TextNormalizer``, created on first use (~0.3 s) and kept.
+
+    This is the one cached factory of the package, used by the ``normalize``/``prepare``
+    conveniences; a server should create and hold its own instance instead.
+    """
+    return TextNormalizer()
+
+
+def prepare(
+    text: str,
+    lang_hint: str | None = None,
+    *,
+    normalizer: TextNormalizer | None = None,
+    first_max: int = 20,
+    max_len: int = 80,
+) -> list[Segment]:
+    """Clean LLM output, split it for streaming, route runs by language and normalise each run.
+
+    ``lang_hint`` ("zh", "en", None or "auto") is the document language, used for pieces that
+    have no script of their own (digits only); when absent it comes from the text (mostly Han → zh).
+    """
+    norm = normalizer or default_normalizer()
+    cleaned = clean_for_speech(text)
+    default: RunLang = (
+        detect_language(cleaned) if lang_hint in (None, "", "auto") else parse_lang(lang_hint or "zh")
+    )
+    out: list[Segment] = []
+    for seg in split_segments(cleaned, first_max=first_max, max_len=max_len):
+        runs = tuple(
+            (lang, spoken)
+            for lang, run_text in split_language_runs(seg, default)
+            if (spoken := norm.normalize(run_text, lang).strip())
+        )
+        if runs:
+            out.append(Segment(text=seg, runs=runs))
+    return out
