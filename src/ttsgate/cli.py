@@ -24,7 +24,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser(
-        "serve", help="run the HTTP server", epilog=_env_help(),
+        "serve",
+        help="run the HTTP server",
+        epilog=_env_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--host", help="listen address (TTSGATE_HOST)")
@@ -56,9 +58,16 @@ def _serve(args: argparse.Namespace) -> int:
     from ttsgate.logging_setup import configure_logging
     from ttsgate.server import create_app
 
-    overrides = {k: v for k, v in {
-        "host": args.host, "port": args.port, "engines": args.engines, "voices_file": args.voices_file,
-    }.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {
+            "host": args.host,
+            "port": args.port,
+            "engines": args.engines,
+            "voices_file": args.voices_file,
+        }.items()
+        if v is not None
+    }
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:

@@ -7,6 +7,7 @@ an audio stream the server aborts after its first byte is ``EngineError`` (never
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -79,7 +80,12 @@ class AsyncClient:
             raise _translate(exc) from exc
 
     async def stream_speech(
-        self, text: str, *, voice: str = "alloy", response_format: str = "mp3", speed: float = 1.0,
+        self,
+        text: str,
+        *,
+        voice: str = "alloy",
+        response_format: str = "mp3",
+        speed: float = 1.0,
         model: str = "tts-1",
     ) -> AsyncIterator[bytes]:
         """Audio bytes as the server sends them."""
@@ -96,7 +102,7 @@ class AsyncClient:
 
     async def save(self, path: str | Path, text: str, **kw: Any) -> int:
         data = await self.speech(text, **kw)
-        Path(path).write_bytes(data)
+        await asyncio.to_thread(Path(path).write_bytes, data)
         return len(data)
 
     async def _json(self, method: str, url: str, **kw: Any) -> Any:
@@ -139,7 +145,12 @@ class Client:
             raise _translate(exc) from exc
 
     def stream_speech(
-        self, text: str, *, voice: str = "alloy", response_format: str = "mp3", speed: float = 1.0,
+        self,
+        text: str,
+        *,
+        voice: str = "alloy",
+        response_format: str = "mp3",
+        speed: float = 1.0,
         model: str = "tts-1",
     ) -> Iterator[bytes]:
         body = _speech_body(text, voice, response_format, speed, model)

@@ -41,9 +41,7 @@ class Settings(BaseSettings):
     gpu_memory_fraction: float = Field(
         0.9, gt=0, le=1, description="Refuse new work while GPU memory use is above this fraction."
     )
-    cache: str = Field(
-        "disk", description="Audio cache: memory | disk | redis://host:port/db | off."
-    )
+    cache: str = Field("disk", description="Audio cache: memory | disk | redis://host:port/db | off.")
     cache_ttl_s: float = Field(300.0, ge=0, description="Cache entry lifetime in seconds (0: no cache).")
     cache_dir: Path = Field(Path("var/cache"), description="Directory of the on-disk cache.")
     cache_max_mb: int = Field(512, ge=1, description="Size cap of the on-disk cache.")

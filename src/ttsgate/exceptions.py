@@ -15,7 +15,7 @@ where they happen, with ``raise ... from exc``.
     ├── UpstreamUnavailableError       503  upstream_unavailable  (an LLM or Redis that does not answer)
     ├── UpstreamError                  502  upstream_error  (an LLM that answered with an error)
     ├── RequestTimeoutError            504  timeout
-    └── EngineError                    500  engine_error  (a synthesis that failed: our fault, not the client's)
+    └── EngineError                    500  engine_error  (a synthesis failed: our fault, not the client's)
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ class VoiceNotFoundError(InvalidRequestError):
     @classmethod
     def for_voice(cls, voice: str, valid: list[str]) -> VoiceNotFoundError:
         shown = ", ".join(valid[:40]) + (" …" if len(valid) > 40 else "")
-        return cls(f"voice {voice!r} is not known; valid voices: {shown}", param="voice", code="voice_not_found")
+        return cls(
+            f"voice {voice!r} is not known; valid voices: {shown}", param="voice", code="voice_not_found"
+        )
 
 
 class InputTooLongError(InvalidRequestError):

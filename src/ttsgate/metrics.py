@@ -8,8 +8,8 @@ they are exported under those names too (see ``docs/metrics.md``).
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
-from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_TYPE
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_TYPE
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -26,41 +26,63 @@ class Metrics:
             "ttsgate_requests", "HTTP requests by route and status", ["route", "status"], registry=r
         )
         self.request_duration = Histogram(
-            "ttsgate_request_duration_seconds", "Request duration (to the last byte)", ["route"],
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "ttsgate_request_duration_seconds",
+            "Request duration (to the last byte)",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         # The seed's names, kept so its dashboards keep working.
         self.seed_requests = Counter("tts_req", "Total TTS requests (seed-compatible name)", registry=r)
         self.seed_duration = Histogram(
-            "tts_req_duration_seconds", "Request latency (seed-compatible name)",
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "tts_req_duration_seconds",
+            "Request latency (seed-compatible name)",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.time_to_first_audio = Histogram(
-            "ttsgate_time_to_first_audio_seconds", "Request start to first audio byte", ["route"],
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "ttsgate_time_to_first_audio_seconds",
+            "Request start to first audio byte",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.audio_seconds = Counter(
             "ttsgate_audio_seconds", "Seconds of audio produced by engines", ["engine"], registry=r
         )
         self.synthesis_rtf = Histogram(
-            "ttsgate_synthesis_real_time_factor", "Synthesis wall time / audio duration per batch",
-            ["engine"], buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 2, 5), registry=r,
+            "ttsgate_synthesis_real_time_factor",
+            "Synthesis wall time / audio duration per batch",
+            ["engine"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 2, 5),
+            registry=r,
         )
         self.segments_synthesized = Counter(
-            "ttsgate_segments_synthesized", "Segments that actually ran an engine (cache misses)",
-            ["engine"], registry=r,
+            "ttsgate_segments_synthesized",
+            "Segments that actually ran an engine (cache misses)",
+            ["engine"],
+            registry=r,
         )
         self.queue_depth = Gauge("ttsgate_queue_depth", "Jobs waiting per engine", ["engine"], registry=r)
         self.queue_wait = Histogram(
-            "ttsgate_queue_wait_seconds", "Time a job waited before its batch started", ["engine"],
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "ttsgate_queue_wait_seconds",
+            "Time a job waited before its batch started",
+            ["engine"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.batch_size = Histogram(
-            "ttsgate_batch_size", "Jobs per engine batch", ["engine"],
-            buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32), registry=r,
+            "ttsgate_batch_size",
+            "Jobs per engine batch",
+            ["engine"],
+            buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32),
+            registry=r,
         )
         self.rejected = Counter(
-            "ttsgate_rejected", "Requests refused before any work (queue full, memory)", ["reason"], registry=r
+            "ttsgate_rejected",
+            "Requests refused before any work (queue full, memory)",
+            ["reason"],
+            registry=r,
         )
         self.engine_errors = Counter("ttsgate_engine_errors", "Failed engine batches", ["engine"], registry=r)
         self.cache_requests = Counter(
@@ -71,8 +93,9 @@ class Metrics:
         )
         self.process_rss = Gauge("ttsgate_process_rss_bytes", "Resident memory of the process", registry=r)
         self.gpu_memory = Gauge("ttsgate_gpu_memory_bytes", "GPU memory used", ["device"], registry=r)
-        self.engine_ready = Gauge("ttsgate_engine_ready", "1 when the engine is loaded and warm", ["engine"],
-                                  registry=r)
+        self.engine_ready = Gauge(
+            "ttsgate_engine_ready", "1 when the engine is loaded and warm", ["engine"], registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,7 @@ class SpeechPipeline:
 
     async def stream(
         self, segments: Iterable[Segment] | AsyncIterable[Segment], opts: SpeechOptions
-    ) -> AsyncIterator[SpokenSegment]:
+    ) -> AsyncGenerator[SpokenSegment, None]:
         """Speak segments in order, as they come (a list, or an async source such as an LLM reply).
 
         The first segment is spoken alone; later ones are started as soon as they arrive, at most
@@ -130,7 +131,7 @@ class SpeechPipeline:
                 prev = SpokenSegment(prev.index + 1, seg.text, np.concatenate([lead, pcm]), pos, pos + pause)
                 yield prev
         finally:
-            tasks: list[asyncio.Future[object]] = [t for _, t in pending]
+            tasks: list[asyncio.Future[Any]] = [t for _, t in pending]
             if next_seg is not None:
                 tasks.append(next_seg)
             for t in tasks:
@@ -141,7 +142,9 @@ class SpeechPipeline:
             if aclose is not None:
                 await aclose()
 
-    async def speak(self, segment: Segment, opts: SpeechOptions, *, first: bool, deadline: float) -> Int16Array:
+    async def speak(
+        self, segment: Segment, opts: SpeechOptions, *, first: bool, deadline: float
+    ) -> Int16Array:
         """One segment's audio: its language runs, each routed, cached and synthesized, joined."""
         parts: list[Int16Array] = []
         for i, (language, text) in enumerate(segment.runs):
@@ -151,11 +154,19 @@ class SpeechPipeline:
                 raise EngineError(f"no loaded engine speaks {language!r} (wanted {voice.engine!r})")
             item = SynthesisInput(text, voice.language, voice.speaker, opts.speed, opts.params)
             key = cache_key(
-                engine.name, engine.version, voice.language, voice.speaker or "", text,
-                f"{opts.speed:.4f}", repr(opts.params), str(OUTPUT_SAMPLE_RATE),
+                engine.name,
+                engine.version,
+                voice.language,
+                voice.speaker or "",
+                text,
+                f"{opts.speed:.4f}",
+                repr(opts.params),
+                str(OUTPUT_SAMPLE_RATE),
             )
 
-            async def compute(engine: Engine = engine, item: SynthesisInput = item, admit: bool = first and i == 0) -> bytes:
+            async def compute(
+                engine: Engine = engine, item: SynthesisInput = item, admit: bool = first and i == 0
+            ) -> bytes:
                 chunk = await self.scheduler.synthesize(
                     engine.name, item, priority=0 if first else 1, admit=admit, deadline=deadline
                 )

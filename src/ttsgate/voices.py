@@ -111,7 +111,9 @@ class VoiceTable:
             if vid not in self.voices:
                 raise InvalidRequestError(f"alias {alias!r} names unknown voice {vid!r}", param="aliases")
         if self.fallback_engine is not None and self.fallback_engine not in self.engines:
-            raise InvalidRequestError(f"fallback engine {self.fallback_engine!r} is unknown", param="fallback")
+            raise InvalidRequestError(
+                f"fallback engine {self.fallback_engine!r} is unknown", param="fallback"
+            )
 
     # -- lookups ------------------------------------------------------------------------------
     def ids(self) -> list[str]:

@@ -29,7 +29,9 @@ def expected_duration(url: str, text: str) -> float:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_format_decodes_with_right_rate_and_duration(sine_url: str, fmt: str) -> None:
-    r = httpx.post(f"{sine_url}/v1/audio/speech", json={"input": ZH, "voice": "zh_test", "response_format": fmt})
+    r = httpx.post(
+        f"{sine_url}/v1/audio/speech", json={"input": ZH, "voice": "zh_test", "response_format": fmt}
+    )
     assert r.status_code == 200, r.text
     audio = decode(r.content, fmt)
     assert audio.sample_rate == (48_000 if fmt == "opus" else 24_000)
@@ -59,13 +61,17 @@ def test_speed_scales_duration(sine_url: str) -> None:
 
 def test_chinese_with_english_only_voice_is_spoken_by_the_chinese_voice(sine_url: str) -> None:
     # alloy is an English voice; the Han run must still be spoken at the zh voice's pace (0.06 s/char)
-    r = httpx.post(f"{sine_url}/v1/audio/speech", json={"input": "你好世界", "voice": "alloy", "response_format": "pcm"})
+    r = httpx.post(
+        f"{sine_url}/v1/audio/speech", json={"input": "你好世界", "voice": "alloy", "response_format": "pcm"}
+    )
     assert decode(r.content, "pcm").duration_s == pytest.approx(4 * 0.06, abs=0.01)
 
 
 def test_english_inside_chinese_goes_to_the_english_voice(sine_url: str) -> None:
     text = "我用iPhone拍照"
-    r = httpx.post(f"{sine_url}/v1/audio/speech", json={"input": text, "voice": "zh_test", "response_format": "pcm"})
+    r = httpx.post(
+        f"{sine_url}/v1/audio/speech", json={"input": text, "voice": "zh_test", "response_format": "pcm"}
+    )
     # 我用 + 拍照 at 0.06 s/char, iPhone (6 chars) at 0.05 s/char, resampled 22.05k -> 24k
     assert decode(r.content, "pcm").duration_s == pytest.approx(4 * 0.06 + 6 * 0.05, abs=0.02)
 
@@ -85,10 +91,17 @@ def test_sse_stream_has_deltas_segments_and_done(sine_url: str) -> None:
 def test_failure_after_first_byte_aborts_the_stream(sine_url: str) -> None:
     text = "第一句话。第二句话。第三句 KABOOM 。第四句话。"
     body = {"input": text, "voice": "zh_test", "response_format": "wav"}
-    with pytest.raises(httpx.RemoteProtocolError), httpx.stream("POST", f"{sine_url}/v1/audio/speech", json=body) as r:
-        assert r.status_code == 200
-        for _ in r.iter_bytes():
-            pass
+    received = bytearray()
+
+    def read_all() -> None:
+        with httpx.stream("POST", f"{sine_url}/v1/audio/speech", json=body) as r:
+            assert r.status_code == 200
+            for chunk in r.iter_bytes():
+                received.extend(chunk)
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        read_all()
+    assert len(received) > 44  # the first segments did arrive before the abort
 
 
 def test_failure_after_first_byte_is_an_sse_error_event(sine_url: str) -> None:
@@ -136,7 +149,9 @@ def test_streaming_first_bytes_arrive_before_the_whole_synthesis(sine_url: str) 
         ({"input": "🙂🙂", "voice": "alloy"}, "input", "nothing speakable"),
     ],
 )
-def test_bad_input_is_400_naming_the_field(sine_url: str, body: dict[str, object], param: str, needle: str) -> None:
+def test_bad_input_is_400_naming_the_field(
+    sine_url: str, body: dict[str, object], param: str, needle: str
+) -> None:
     r = httpx.post(f"{sine_url}/v1/audio/speech", json=body)
     assert r.status_code == 400, r.text
     err = r.json()["error"]
@@ -147,13 +162,18 @@ def test_bad_input_is_400_naming_the_field(sine_url: str, body: dict[str, object
 
 def test_malformed_json_is_400(sine_url: str) -> None:
     r = httpx.post(
-        f"{sine_url}/v1/audio/speech", content=b'{"input": "hi",', headers={"content-type": "application/json"}
+        f"{sine_url}/v1/audio/speech",
+        content=b'{"input": "hi",',
+        headers={"content-type": "application/json"},
     )
     assert r.status_code == 400
     assert r.json()["error"]["type"] == "invalid_request_error"
 
 
 def test_voice_object_form(sine_url: str) -> None:
-    r = httpx.post(f"{sine_url}/v1/audio/speech", json={"input": "你好", "voice": {"id": "zh_test"}, "response_format": "wav"})
+    r = httpx.post(
+        f"{sine_url}/v1/audio/speech",
+        json={"input": "你好", "voice": {"id": "zh_test"}, "response_format": "wav"},
+    )
     assert r.status_code == 200
     assert decode(r.content, "wav").duration_s == pytest.approx(0.12, abs=0.01)

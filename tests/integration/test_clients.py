@@ -53,7 +53,9 @@ def test_sync_client_roundtrip_and_errors(sine_url: str, tmp_path: Path) -> None
 
 async def test_async_client_streams_chunks(sine_url: str) -> None:
     async with AsyncClient(sine_url) as client:
-        chunks = [c async for c in client.stream_speech("你好。世界。", voice="zh_test", response_format="pcm")]
+        chunks = [
+            c async for c in client.stream_speech("你好。世界。", voice="zh_test", response_format="pcm")
+        ]
         assert len(b"".join(chunks)) > 0
         with pytest.raises(InvalidRequestError) as info:
             await client.speech("", voice="zh_test")
@@ -68,12 +70,20 @@ def test_client_unreachable_server() -> None:
 def test_cli_say_and_voices(sine_url: str, tmp_path: Path) -> None:
     out = tmp_path / "x.flac"
     cli = [sys.executable, "-m", "ttsgate"]
-    done = subprocess.run([*cli, "say", "你好世界", "-o", str(out), "--voice", "zh_test", "--url", sine_url],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*cli, "say", "你好世界", "-o", str(out), "--voice", "zh_test", "--url", sine_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert decode(out.read_bytes(), "flac").duration_s == pytest.approx(0.24, abs=0.01)
-    bad = subprocess.run([*cli, "say", "hi", "-o", str(out), "--voice", "nosuch", "--url", sine_url],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [*cli, "say", "hi", "-o", str(out), "--voice", "nosuch", "--url", sine_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 1
     assert "VoiceNotFoundError" in bad.stderr
     listed = subprocess.run([*cli, "voices", "--url", sine_url], capture_output=True, text=True, timeout=60)
@@ -81,13 +91,20 @@ def test_cli_say_and_voices(sine_url: str, tmp_path: Path) -> None:
 
 
 def test_cli_serve_help_lists_every_setting() -> None:
-    done = subprocess.run([sys.executable, "-m", "ttsgate", "serve", "--help"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "ttsgate", "serve", "--help"], capture_output=True, text=True
+    )
     assert "TTSGATE_MAX_QUEUE" in done.stdout
     assert "TTSGATE_CACHE_TTL_S" in done.stdout
 
 
 def test_cli_serve_rejects_bad_setting() -> None:
-    done = subprocess.run([sys.executable, "-m", "ttsgate", "serve"], capture_output=True, text=True,
-                          env={"TTSGATE_PORT": "notaport", "PATH": "/usr/bin"}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "ttsgate", "serve"],
+        capture_output=True,
+        text=True,
+        env={"TTSGATE_PORT": "notaport", "PATH": "/usr/bin"},
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "TTSGATE_PORT" in done.stderr

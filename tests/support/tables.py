@@ -12,15 +12,23 @@ EN_CHAR_S = 0.05
 
 def sine_table(fail_on: str = "", **zh_options: Any) -> VoiceTable:
     """``fail_on``: a text that makes either sine engine fail its batch (errors mid-stream)."""
-    return VoiceTable.from_mapping({
-        "engines": {
-            "sine-zh": {"kind": "sine", "char_s": ZH_CHAR_S, "sample_rate": 24000, "fail_on": fail_on, **zh_options},
-            "sine-en": {"kind": "sine", "char_s": EN_CHAR_S, "sample_rate": 22050, "fail_on": fail_on},
-        },
-        "voices": {
-            "zh_test": {"engine": "sine-zh", "language": "zh", "name": "Sine Mandarin"},
-            "en_test": {"engine": "sine-en", "language": "en", "name": "Sine English"},
-        },
-        "languages": {"zh": "zh_test", "en": "en_test"},
-        "aliases": {"alloy": "en_test", "zh_female_001": "zh_test"},
-    })
+    return VoiceTable.from_mapping(
+        {
+            "engines": {
+                "sine-zh": {
+                    "kind": "sine",
+                    "char_s": ZH_CHAR_S,
+                    "sample_rate": 24000,
+                    "fail_on": fail_on,
+                    **zh_options,
+                },
+                "sine-en": {"kind": "sine", "char_s": EN_CHAR_S, "sample_rate": 22050, "fail_on": fail_on},
+            },
+            "voices": {
+                "zh_test": {"engine": "sine-zh", "language": "zh", "name": "Sine Mandarin"},
+                "en_test": {"engine": "sine-en", "language": "en", "name": "Sine English"},
+            },
+            "languages": {"zh": "zh_test", "en": "en_test"},
+            "aliases": {"alloy": "en_test", "zh_female_001": "zh_test"},
+        }
+    )

@@ -41,8 +41,15 @@ async def list_voices(request: Request) -> dict[str, Any]:
     ]
     for alias, target in sorted(rt.table.aliases.items()):
         v = rt.table.voices[target]
-        voices.append({"id": alias, "name": f"{alias} → {v.name}", "language": v.language,
-                       "engine": v.engine, "alias_of": target})
+        voices.append(
+            {
+                "id": alias,
+                "name": f"{alias} → {v.name}",
+                "language": v.language,
+                "engine": v.engine,
+                "alias_of": target,
+            }
+        )
     return {"voices": voices}
 
 
@@ -71,6 +78,7 @@ async def normalize(body: NormalizeBody, request: Request) -> dict[str, Any]:
     normalized = "".join(text for seg in segments for _, text in seg.runs)
     return {
         "normalized": normalized,
-        "segments": [{"text": s.text, "runs": [{"language": lang, "text": t} for lang, t in s.runs]}
-                     for s in segments],
+        "segments": [
+            {"text": s.text, "runs": [{"language": lang, "text": t} for lang, t in s.runs]} for s in segments
+        ],
     }

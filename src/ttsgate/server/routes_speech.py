@@ -54,12 +54,13 @@ async def _speak(
     except BaseException:
         await spoken.aclose()
         raise
-    kw = {"metrics": rt.metrics, "route": route, "started": started}
     headers = {"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
     if sse:
-        body = sse_body(first, spoken, encoder, input_chars=len(text), **kw)
+        body = sse_body(
+            first, spoken, encoder, metrics=rt.metrics, route=route, started=started, input_chars=len(text)
+        )
         return StreamingResponse(body, media_type="text/event-stream", headers=headers)
-    audio = audio_body(first, spoken, encoder, **kw)
+    audio = audio_body(first, spoken, encoder, metrics=rt.metrics, route=route, started=started)
     if not stream:
         data = b"".join([chunk async for chunk in audio])
         return Response(_finalize(fmt, data), media_type=encoder.media_type)
@@ -81,8 +82,13 @@ def _finalize(fmt: str, data: bytes) -> bytes:
 @router.post("/v1/audio/speech", tags=["speech"], summary="OpenAI-compatible text to speech")
 async def create_speech(body: SpeechBody, request: Request) -> Response:
     return await _speak(
-        request, route="/v1/audio/speech", text=body.input, voice_id=body.voice_id, speed=body.speed,
-        fmt=body.response_format, sse=body.stream_format == "sse",
+        request,
+        route="/v1/audio/speech",
+        text=body.input,
+        voice_id=body.voice_id,
+        speed=body.speed,
+        fmt=body.response_format,
+        sse=body.stream_format == "sse",
     )
 
 
@@ -103,6 +109,12 @@ async def seed_tts(
 async def seed_chatts(body: ChattsBody, request: Request) -> Response:
     voice_id, speed = body.resolved()
     return await _speak(
-        request, route="/api/chatts", text=body.prompt, voice_id=voice_id, speed=speed,
-        fmt=body.response_format, stream=body.stream, param="prompt",
+        request,
+        route="/api/chatts",
+        text=body.prompt,
+        voice_id=voice_id,
+        speed=speed,
+        fmt=body.response_format,
+        stream=body.stream,
+        param="prompt",
     )
