@@ -78,7 +78,11 @@ class SpeechPipeline:
 
     def plan(self, text: str, voice: Voice) -> list[Segment]:
         """Speakable segments of ``text``; 400 naming ``input`` when nothing in it can be spoken."""
-        segments = [s for s in prepare(text, voice.language, normalizer=self.normalizer) if s.runs]
+        hint = "zh" if voice.script == "han" else "en"
+        verbatim = voice.script == "latin" and voice.language != "en"
+        segments = [
+            s for s in prepare(text, hint, normalizer=self.normalizer, verbatim_latin=verbatim) if s.runs
+        ]
         if not segments:
             raise InvalidRequestError(
                 "input has nothing speakable after cleanup (only markup, emoji or punctuation?)",
@@ -142,27 +146,44 @@ class SpeechPipeline:
             if aclose is not None:
                 await aclose()
 
+    def route_run(self, language: str, text: str, opts: SpeechOptions) -> tuple[Engine, SynthesisInput, str]:
+        """One language run's engine, engine input and segment cache key."""
+        voice = self.table.route(opts.voice, language)
+        engine = self.engines.get(voice.engine)
+        if engine is None:  # the routed voice's engine is not loaded
+            raise EngineError(f"no loaded engine speaks {language!r} (wanted {voice.engine!r})")
+        item = SynthesisInput(text, voice.language, voice.speaker, opts.speed, opts.params)
+        key = cache_key(
+            engine.name,
+            engine.version,
+            voice.language,
+            voice.speaker or "",
+            text,
+            f"{opts.speed:.4f}",
+            repr(opts.params),
+            str(OUTPUT_SAMPLE_RATE),
+        )
+        return engine, item, key
+
+    def pcm_parts(self, segments: Iterable[Segment], opts: SpeechOptions) -> list[str]:
+        """Everything that determines the PCM ``stream`` makes of ``segments``, in order: per
+        segment its leading pause and the cache keys of its runs (the request cache's key)."""
+        parts: list[str] = []
+        prev: Segment | None = None
+        for seg in segments:
+            pause = 0.0 if prev is None else _pause_after(prev.text)
+            parts.append(f"pause={round(pause * OUTPUT_SAMPLE_RATE)};runs={len(seg.runs)}")
+            parts.extend(self.route_run(language, text, opts)[2] for language, text in seg.runs)
+            prev = seg
+        return parts
+
     async def speak(
         self, segment: Segment, opts: SpeechOptions, *, first: bool, deadline: float
     ) -> Int16Array:
         """One segment's audio: its language runs, each routed, cached and synthesized, joined."""
         parts: list[Int16Array] = []
         for i, (language, text) in enumerate(segment.runs):
-            voice = self.table.route(opts.voice, language)
-            engine = self.engines.get(voice.engine)
-            if engine is None:  # the routed voice's engine is not loaded
-                raise EngineError(f"no loaded engine speaks {language!r} (wanted {voice.engine!r})")
-            item = SynthesisInput(text, voice.language, voice.speaker, opts.speed, opts.params)
-            key = cache_key(
-                engine.name,
-                engine.version,
-                voice.language,
-                voice.speaker or "",
-                text,
-                f"{opts.speed:.4f}",
-                repr(opts.params),
-                str(OUTPUT_SAMPLE_RATE),
-            )
+            engine, item, key = self.route_run(language, text, opts)
 
             async def compute(
                 engine: Engine = engine, item: SynthesisInput = item, admit: bool = first and i == 0

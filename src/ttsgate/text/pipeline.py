@@ -40,11 +40,14 @@ def prepare(
     normalizer: TextNormalizer | None = None,
     first_max: int = 20,
     max_len: int = 80,
+    verbatim_latin: bool = False,
 ) -> list[Segment]:
     """Clean LLM output, split it for streaming, route runs by language and normalise each run.
 
     ``lang_hint`` ("zh", "en", None or "auto") is the document language, used for pieces that
     have no script of their own (digits only); when absent it comes from the text (mostly Han → zh).
+    ``verbatim_latin`` leaves Latin-script runs unnormalised (labelled "en" as the script), for a
+    voice of another Latin-script language whose engine reads numbers itself (espeak-ng's French…).
     """
     norm = normalizer or default_normalizer()
     cleaned = clean_for_speech(text)
@@ -56,8 +59,14 @@ def prepare(
         runs = tuple(
             (lang, spoken)
             for lang, run_text in split_language_runs(seg, default)
-            if (spoken := norm.normalize(run_text, lang).strip())
+            if (spoken := _speakable(norm, run_text, lang, verbatim_latin))
         )
         if runs:
             out.append(Segment(text=seg, runs=runs))
     return out
+
+
+def _speakable(norm: TextNormalizer, text: str, lang: RunLang, verbatim_latin: bool) -> str:
+    if verbatim_latin and lang == "en":
+        return text.strip()
+    return norm.normalize(text, lang).strip()
