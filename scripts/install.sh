@@ -12,7 +12,7 @@ want_test=0
 
 debs=(espeak-ng ffmpeg)
 if [[ $want_test == 1 ]]; then
-  debs+=(redis-server nginx prometheus)
+  debs+=(redis-server nginx prometheus chromium chromium-driver fonts-wqy-microhei)
 fi
 missing=()
 for d in "${debs[@]}"; do
