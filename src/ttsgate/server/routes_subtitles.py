@@ -1,0 +1,56 @@
+"""Subtitles for a speech request: the same body as ``/v1/audio/speech`` → SRT, WebVTT or JSON cues.
+
+The cues are the spoken segments with their times in the audio stream (pauses included), so they
+line up with the audio of the same request. Segment audio is cached, so asking for the subtitles
+and then the audio (or the other way round) synthesizes once.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from ttsgate.audio.subtitles import Cue, to_srt, to_vtt
+from ttsgate.exceptions import InputTooLongError
+from ttsgate.pipeline import SpeechOptions
+from ttsgate.server.protocol import SpeechBody
+from ttsgate.server.routes_speech import runtime_of
+
+router = APIRouter()
+
+
+class SubtitlesBody(SpeechBody):
+    subtitle_format: Literal["srt", "vtt", "json"] = "vtt"
+
+
+@router.post("/v1/audio/subtitles", tags=["speech"], summary="Timed captions of what a speech request says")
+async def create_subtitles(body: SubtitlesBody, request: Request) -> Response:
+    rt = runtime_of(request)
+    limit = rt.settings.max_input_chars
+    if len(body.input) > limit:
+        raise InputTooLongError(
+            f"input is {len(body.input)} characters; the limit is {limit}",
+            param="input",
+            code="input_too_long",
+        )
+    voice = rt.table.resolve(body.voice_id)
+    pipeline = rt.require_ready()
+    segments = pipeline.plan(body.input, voice)
+    opts = SpeechOptions(voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s)
+    cues: list[Cue] = []
+    end = 0.0
+    async for seg in pipeline.stream(segments, opts):
+        cues.append(Cue(seg.speech_start_s, seg.end_s, seg.text))
+        end = seg.end_s
+    if body.subtitle_format == "srt":
+        return PlainTextResponse(to_srt(cues), media_type="application/x-subrip")
+    if body.subtitle_format == "vtt":
+        return PlainTextResponse(to_vtt(cues), media_type="text/vtt")
+    return JSONResponse(
+        {
+            "duration": round(end, 3),
+            "cues": [{"start": round(c.start_s, 3), "end": round(c.end_s, 3), "text": c.text} for c in cues],
+        }
+    )
