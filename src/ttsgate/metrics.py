@@ -7,6 +7,7 @@ they are exported under those names too (see ``docs/metrics.md``).
 
 from __future__ import annotations
 
+import psutil
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_TYPE
@@ -92,6 +93,7 @@ class Metrics:
             "ttsgate_cache_errors", "Cache backend failures (served uncached)", ["backend"], registry=r
         )
         self.process_rss = Gauge("ttsgate_process_rss_bytes", "Resident memory of the process", registry=r)
+        self.process_rss.set_function(_ProcessRSS())  # read at scrape time
         self.gpu_memory = Gauge("ttsgate_gpu_memory_bytes", "GPU memory used", ["device"], registry=r)
         self.engine_ready = Gauge(
             "ttsgate_engine_ready", "1 when the engine is loaded and warm", ["engine"], registry=r
@@ -99,3 +101,18 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _ProcessRSS:
+    """Reads this process's resident memory when Prometheus scrapes (0 if the probe fails)."""
+
+    def __init__(self) -> None:
+        self._process: psutil.Process | None = None
+
+    def __call__(self) -> float:
+        try:
+            if self._process is None:
+                self._process = psutil.Process()
+            return float(self._process.memory_info().rss)
+        except Exception:  # never fail a scrape over a probe
+            return 0.0

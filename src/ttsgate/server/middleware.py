@@ -1,4 +1,6 @@
-"""Pure ASGI middleware: request ids (``X-Request-ID`` in and out) and per-route request metrics.
+"""Pure ASGI middleware: request ids (``X-Request-ID`` in and out), per-route request metrics (unless
+``TTSGATE_METRICS=false``) and one access log line per request (logger ``ttsgate.access``: method,
+route, path, status, duration, response bytes, request id; JSON fields with ``TTSGATE_LOG_FORMAT=json``).
 
 Pure ASGI rather than ``BaseHTTPMiddleware`` so streamed bodies pass through untouched and the
 duration covers the whole body, not just the headers.
@@ -27,8 +29,11 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+access_log = logging.getLogger("ttsgate.access")
+
+
 class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None) -> None:
         self.app = app
         self.metrics = metrics
 
@@ -41,14 +46,17 @@ class ObservabilityMiddleware:
         token = request_id_var.set(rid)
         started = time.perf_counter()
         status = 500
+        sent = 0
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
                 message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
             await send(message)
 
         try:
@@ -56,11 +64,31 @@ class ObservabilityMiddleware:
         finally:
             route = _route_label(scope)
             elapsed = time.perf_counter() - started
-            self.metrics.requests.labels(route, str(status)).inc()
-            self.metrics.request_duration.labels(route).observe(elapsed)
-            if route in _SPEECH_ROUTES:
-                self.metrics.seed_requests.inc()
-                self.metrics.seed_duration.observe(elapsed)
+            m = self.metrics
+            if m is not None:
+                m.requests.labels(route, str(status)).inc()
+                m.request_duration.labels(route).observe(elapsed)
+                if route in _SPEECH_ROUTES:
+                    m.seed_requests.inc()
+                    m.seed_duration.observe(elapsed)
+            if access_log.isEnabledFor(logging.INFO):
+                fields = {
+                    "method": scope.get("method", ""),
+                    "route": route,
+                    "path": scope.get("path", ""),
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "bytes": sent,
+                }
+                access_log.info(
+                    "%s %s %d %.1fms %dB",
+                    fields["method"],
+                    fields["path"],
+                    status,
+                    elapsed * 1000,
+                    sent,
+                    extra={"fields": fields},
+                )
             request_id_var.reset(token)
 
 

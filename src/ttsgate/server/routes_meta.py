@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from ttsgate.exceptions import NotFoundError
 from ttsgate.metrics import CONTENT_TYPE_LATEST
 from ttsgate.server.protocol import NormalizeBody
 from ttsgate.server.routes_speech import runtime_of
@@ -68,6 +69,8 @@ async def ready(request: Request) -> JSONResponse:
 @router.get("/metrics", tags=["meta"], include_in_schema=False)
 async def metrics(request: Request) -> Response:
     rt = runtime_of(request)
+    if not rt.settings.metrics:
+        raise NotFoundError("metrics are disabled (TTSGATE_METRICS=false)", code="metrics_disabled")
     return Response(rt.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -4,6 +4,7 @@ validate, plan, await the first segment (so failures before audio get a real sta
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,8 +13,10 @@ from fastapi.responses import Response, StreamingResponse
 from ttsgate.audio.encode import create_encoder
 from ttsgate.exceptions import InputTooLongError
 from ttsgate.pipeline import SpeechOptions
+from ttsgate.request_cache import finalize_wav
 from ttsgate.runtime import Runtime
 from ttsgate.server.protocol import AudioFormat, ChattsBody, SpeechBody, Speed
+from ttsgate.server.routes_audio import cached_response, request_cache_of
 from ttsgate.server.streaming import audio_body, sse_body
 
 router = APIRouter()
@@ -45,38 +48,44 @@ async def _speak(
         )
     voice = rt.table.resolve(voice_id)
     pipeline = rt.require_ready()
+    rc = request_cache_of(request)
+    respond = partial(cached_response, request, rt, route=route, started=started, fmt=fmt)
+    front = rc.front_key(pipeline, voice, text, speed, fmt) if rc.enabled and not sse else None
+    if front is not None and (found := await rc.front(front)) is not None:
+        return await respond(request_key=found.request_key, data=found.data)
     segments = pipeline.plan(text, voice)
-    encoder = create_encoder(fmt)
     opts = SpeechOptions(voice=voice, speed=speed, timeout_s=rt.settings.request_timeout_s)
+    rec = None
+    if rc.enabled:
+        rkey = rc.request_key(pipeline, segments, opts)
+        if front is not None and (data := await rc.encoded(rkey, fmt)) is not None:
+            await rc.put_front(front, rkey, data)
+            return await respond(request_key=rkey, data=data)
+        rec = rc.recording(rkey, front, fmt)
+    encoder = create_encoder(fmt)
     spoken = pipeline.stream(segments, opts)
     try:
         first = await anext(spoken)
     except BaseException:
         await spoken.aclose()
         raise
+    if rec is not None:
+        spoken = rc.tap_segments(rec, first, spoken)
     headers = {"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
     if sse:
         body = sse_body(
             first, spoken, encoder, metrics=rt.metrics, route=route, started=started, input_chars=len(text)
         )
+        if rec is not None:
+            body = rc.tap_body(rec, body, audio=False)
         return StreamingResponse(body, media_type="text/event-stream", headers=headers)
     audio = audio_body(first, spoken, encoder, metrics=rt.metrics, route=route, started=started)
+    if rec is not None:
+        audio = rc.tap_body(rec, audio, audio=True)
     if not stream:
         data = b"".join([chunk async for chunk in audio])
-        return Response(_finalize(fmt, data), media_type=encoder.media_type)
+        return Response(finalize_wav(fmt, data), media_type=encoder.media_type)
     return StreamingResponse(audio, media_type=encoder.media_type, headers=headers)
-
-
-def _finalize(fmt: str, data: bytes) -> bytes:
-    """A complete (non-streamed) WAV gets its real RIFF/data sizes instead of the streaming ones."""
-    if fmt != "wav" or len(data) < 44 or data[:4] != b"RIFF":
-        return data
-    buf = bytearray(data)
-    buf[4:8] = (len(buf) - 8).to_bytes(4, "little")
-    idx = buf.find(b"data", 12)
-    if idx >= 0:
-        buf[idx + 4 : idx + 8] = (len(buf) - idx - 8).to_bytes(4, "little")
-    return bytes(buf)
 
 
 @router.post("/v1/audio/speech", tags=["speech"], summary="OpenAI-compatible text to speech")

@@ -66,7 +66,7 @@ def prepare(
     return out
 
 
-def _speakable(norm: TextNormalizer, text: str, lang: RunLang, verbatim_latin: bool) -> str:
+def _speakable(norm: TextNormalizer, text: str, lang: str, verbatim_latin: bool) -> str:
     if verbatim_latin and lang == "en":
         return text.strip()
     return norm.normalize(text, lang).strip()
