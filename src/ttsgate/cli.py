@@ -47,6 +47,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     norm = sub.add_parser("normalize", help="normalize stdin, one text per line, to stdout")
     norm.add_argument("--lang", choices=("zh", "en"), default="zh")
+
+    from ttsgate.bench.cli import add_arguments as add_bench_arguments
+
+    add_bench_arguments(sub.add_parser("bench", help="load-test speech endpoints and write a report"))
     return p
 
 
@@ -77,7 +81,15 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=10)
+    # access_log=False: the middleware writes one access line per request (logger ttsgate.access).
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
     return 0
 
 
@@ -119,9 +131,15 @@ def _normalize(args: argparse.Namespace) -> int:
     return run_normalize(args.lang, sys.stdin, sys.stdout)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from ttsgate.bench.cli import run
+
+    return run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    handlers = {"serve": _serve, "say": _say, "voices": _voices, "normalize": _normalize}
+    handlers = {"serve": _serve, "say": _say, "voices": _voices, "normalize": _normalize, "bench": _bench}
     return handlers[args.command](args)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,17 +100,24 @@ class SpeechPipeline:
         ``lookahead`` ahead of the one being sent. Closing the consumer cancels every job in flight.
         """
         source = _aiter(segments)
-        deadline = time.monotonic() + opts.timeout_s
-        first = await anext(source, None)
-        if first is None:
-            return
-        pcm = await self.speak(first, opts, first=True, deadline=deadline)
-        prev = SpokenSegment(0, first.text, pcm, 0.0, 0.0)
-        yield prev
+        # A list is one request: one deadline. A live source (LLM reply, WebSocket) may run long:
+        # each of its segments gets the timeout from when it arrives.
+        live = isinstance(segments, AsyncIterable)
+        request_deadline = time.monotonic() + opts.timeout_s
+
+        def deadline() -> float:
+            return time.monotonic() + opts.timeout_s if live else request_deadline
+
         pending: deque[tuple[Segment, asyncio.Task[Int16Array]]] = deque()
-        exhausted = False
         next_seg: asyncio.Task[Segment | None] | None = None
         try:
+            first = await anext(source, None)
+            if first is None:
+                return
+            pcm = await self.speak(first, opts, first=True, deadline=deadline())
+            prev = SpokenSegment(0, first.text, pcm, 0.0, 0.0)
+            yield prev
+            exhausted = False
             while True:
                 # Top up the window without waiting on a slow source while audio is ready to send.
                 while not exhausted and len(pending) < self.lookahead:
@@ -123,7 +130,7 @@ class SpeechPipeline:
                     if seg is None:
                         exhausted = True
                         break
-                    task = asyncio.create_task(self.speak(seg, opts, first=False, deadline=deadline))
+                    task = asyncio.create_task(self.speak(seg, opts, first=False, deadline=deadline()))
                     pending.append((seg, task))
                 if not pending:
                     return
@@ -142,9 +149,7 @@ class SpeechPipeline:
                 t.cancel()
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
-            aclose = getattr(source, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await source.aclose()
 
     def route_run(self, language: str, text: str, opts: SpeechOptions) -> tuple[Engine, SynthesisInput, str]:
         """One language run's engine, engine input and segment cache key."""
@@ -201,10 +206,15 @@ class SpeechPipeline:
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
-async def _aiter(segments: Iterable[Segment] | AsyncIterable[Segment]) -> AsyncIterator[Segment]:
+async def _aiter(segments: Iterable[Segment] | AsyncIterable[Segment]) -> AsyncGenerator[Segment, None]:
     if isinstance(segments, AsyncIterable):
-        async for seg in segments:
-            yield seg
+        try:
+            async for seg in segments:
+                yield seg
+        finally:  # closing the stream closes its source too (an LLM request, a WebSocket reader)
+            aclose = getattr(segments, "aclose", None)
+            if aclose is not None:
+                await aclose()
     else:
         for seg in segments:
             yield seg

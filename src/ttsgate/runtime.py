@@ -12,6 +12,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+import httpx
+
 from ttsgate import __version__
 from ttsgate.cache import AudioCache, create_cache
 from ttsgate.config import Settings
@@ -40,6 +42,7 @@ class Runtime:
     scheduler: Scheduler | None = None
     pipeline: SpeechPipeline | None = None
     ready: bool = False
+    llm_http: httpx.AsyncClient | None = None  # the LLM backends' one client (server/routes_chat.py)
     _warm_task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -53,12 +56,13 @@ class Runtime:
             settings=settings,
             table=table,
             metrics=metrics,
-            cache=create_cache(settings, metrics),
+            cache=create_cache(settings, metrics if settings.metrics else None),
             normalizer=TextNormalizer(),
         )
 
     async def start(self, *, wait: bool = False) -> None:
         """Start loading engines in the background (or wait for them with ``wait=True``)."""
+        self.llm_http = httpx.AsyncClient(timeout=httpx.Timeout(self.settings.request_timeout_s, connect=5.0))
         self._warm_task = asyncio.create_task(self._load_all(), name="ttsgate-warmup")
         if wait:
             await self._warm_task
@@ -67,6 +71,11 @@ class Runtime:
         if not self.ready or self.pipeline is None:
             raise NotReadyError("engines are still loading; retry shortly", code="warming_up")
         return self.pipeline
+
+    def require_llm_http(self) -> httpx.AsyncClient:
+        if self.llm_http is None:
+            raise NotReadyError("the runtime is not started")
+        return self.llm_http
 
     async def _load_all(self) -> None:
         for name, spec in self.table.engines.items():
@@ -83,8 +92,9 @@ class Runtime:
             self.metrics.engine_ready.labels(name).set(1)
             log.info("engine %s warm in %.2f s", name, time.perf_counter() - started)
         s = self.settings
+        collect = self.metrics if s.metrics else None  # TTSGATE_METRICS=false: none
         guard = MemoryGuard(
-            memory_limit_mb=s.memory_limit_mb, gpu_memory_fraction=s.gpu_memory_fraction, metrics=self.metrics
+            memory_limit_mb=s.memory_limit_mb, gpu_memory_fraction=s.gpu_memory_fraction, metrics=collect
         )
         self.scheduler = Scheduler(
             self.engines,
@@ -92,7 +102,7 @@ class Runtime:
             max_batch_size=s.max_batch_size,
             max_wait_ms=s.max_wait_ms,
             workers=s.workers,
-            metrics=self.metrics,
+            metrics=collect,
             overrides={n: EngineLimits.from_spec(spec) for n, spec in self.table.engines.items()},
             memory_guard=guard,
         )
@@ -123,6 +133,8 @@ class Runtime:
         if self.scheduler is not None:
             await self.scheduler.close()
         await self.cache.close()
+        if self.llm_http is not None:
+            await self.llm_http.aclose()
         for engine in self.engines.values():
             engine.close()
         self.ready = False

@@ -282,3 +282,28 @@ def test_memory_guard_gpu_fraction_and_off_switches() -> None:
     assert real.pressure() is None
     assert real.rss_bytes > 0
     real.close()
+
+
+async def test_engine_verdicts_pass_through_unwrapped() -> None:
+    """An engine that refuses with a TTSGateError (e.g. GPU memory) keeps its status, not a 500."""
+    from ttsgate.audio.chunk import AudioChunk
+    from ttsgate.engines.base import EngineSpec, SynthesisInput
+    from ttsgate.engines.sine import SineEngine
+    from ttsgate.exceptions import OverloadedError
+    from ttsgate.scheduler import Scheduler
+
+    class Refusing(SineEngine):
+        def synthesize(self, batch: object) -> list[AudioChunk]:
+            raise OverloadedError("GPU memory above the guard", retry_after_s=3, code="memory")
+
+    engine = Refusing(EngineSpec(name="r", kind="sine"))
+    engine.load()
+    scheduler = Scheduler({"r": engine})
+    await scheduler.start()
+    try:
+        with pytest.raises(OverloadedError) as info:
+            await scheduler.synthesize("r", SynthesisInput("你好", "zh"))
+        assert info.value.code == "memory"
+        assert info.value.retry_after_s == 3
+    finally:
+        await scheduler.close()

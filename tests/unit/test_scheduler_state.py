@@ -198,3 +198,24 @@ def test_cancelled_jobs_free_their_place_in_the_bound() -> None:
 def test_invalid_limits() -> None:
     with pytest.raises(ValueError, match="max_queue"):
         QueueState(max_queue=0, max_batch_size=1, max_wait_ms=0)
+
+
+def test_later_segments_that_waited_past_the_head_start_are_not_overtaken() -> None:
+    from concurrent.futures import Future
+
+    from ttsgate.engines.base import SynthesisInput
+    from ttsgate.scheduler.state import Job, QueueState
+
+    state = QueueState(max_queue=10, max_batch_size=1, max_wait_ms=0, head_start_s=2.0)
+
+    def job(text: str, at: float, priority: int) -> Job:
+        return Job(item=SynthesisInput(text, "zh"), key="k", waiter=Future(), enqueued=at, priority=priority)
+
+    old_later = job("old later segment", 0.0, 1)
+    recent_later = job("recent later segment", 9.0, 1)
+    first = job("new first segment", 10.0, 0)
+    for j in (old_later, recent_later, first):
+        state.append(j)
+    order = [state.next_batch(10.0)[0].item.text for _ in range(3)]  # type: ignore[index]
+    # waited 10 s > head start: keeps its turn; waited 1 s < head start: the first segment jumps it
+    assert order == ["old later segment", "new first segment", "recent later segment"]

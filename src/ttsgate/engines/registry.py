@@ -13,6 +13,7 @@ ENGINE_KINDS: dict[str, str] = {
     "piper": "ttsgate.engines.piper:PiperEngine",
     "espeak": "ttsgate.engines.espeak:EspeakEngine",
     "sine": "ttsgate.engines.sine:SineEngine",
+    "chattts": "ttsgate.engines.chattts:ChatTTSEngine",
 }
 
 

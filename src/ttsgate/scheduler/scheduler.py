@@ -31,6 +31,7 @@ from ttsgate.exceptions import (
     NotReadyError,
     OverloadedError,
     RequestTimeoutError,
+    TTSGateError,
 )
 from ttsgate.metrics import Metrics
 from ttsgate.scheduler.state import Job, QueueState
@@ -270,8 +271,12 @@ class Scheduler:
             why = f"failed: {exc}" if isinstance(exc, Exception) else "was stopped by shutdown"
             for job in batch:
                 if not job.waiter.done():  # one exception object per caller: tracebacks are mutable
-                    err = EngineError(f"engine {name!r} {why}")
-                    err.__cause__ = exc
+                    err: BaseException
+                    if isinstance(exc, TTSGateError):  # the engine's own verdict (e.g. overloaded GPU)
+                        err = exc  # shared: our errors carry no per-caller state worth copying
+                    else:
+                        err = EngineError(f"engine {name!r} {why}")
+                        err.__cause__ = exc
                     job.waiter.set_exception(err)
             if not isinstance(exc, Exception):
                 raise

@@ -10,8 +10,17 @@ from fastapi import FastAPI
 
 from ttsgate import __version__
 from ttsgate.config import Settings
+from ttsgate.request_cache import RequestCache
 from ttsgate.runtime import Runtime
-from ttsgate.server import routes_meta, routes_speech
+from ttsgate.server import (
+    routes_audio,
+    routes_chat,
+    routes_meta,
+    routes_playground,
+    routes_speech,
+    routes_subtitles,
+    routes_ws,
+)
 from ttsgate.server.errors import install_error_handlers
 from ttsgate.server.middleware import ObservabilityMiddleware
 from ttsgate.voices import VoiceTable
@@ -45,6 +54,13 @@ def create_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(routes_speech.router)
+    app.include_router(routes_chat.router)
+    app.include_router(routes_ws.router)
     app.include_router(routes_meta.router)
-    app.add_middleware(ObservabilityMiddleware, metrics=runtime.metrics)
+    app.include_router(routes_playground.router)
+    app.include_router(routes_subtitles.router)
+    app.state.request_cache = RequestCache(runtime.cache)
+    app.include_router(routes_audio.router)  # after routes_meta: /v1/audio/voices etc. match first
+    # TTSGATE_METRICS=false: no request metrics (request ids and the access log stay), no /metrics.
+    app.add_middleware(ObservabilityMiddleware, metrics=runtime.metrics if settings.metrics else None)
     return app

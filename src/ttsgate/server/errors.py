@@ -60,6 +60,8 @@ def error_headers(exc: TTSGateError) -> dict[str, str]:
         return {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
     if isinstance(exc, NotReadyError):
         return {"Retry-After": "5"}
+    if isinstance(exc, UpstreamUnavailableError):
+        return {"Retry-After": "2"}
     return {}
 
 

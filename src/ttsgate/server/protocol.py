@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -75,3 +75,53 @@ class ChattsBody(BaseModel):
 class NormalizeBody(BaseModel):
     input: str = Field(min_length=1)
     lang: Literal["zh", "en"] = "zh"
+
+
+class ChatMessageBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = Field(max_length=100_000)
+
+
+class ChatSpeechBody(BaseModel):
+    """``POST /v1/chat/speech``: ask the LLM, speak its reply as it is generated."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str | None = Field(
+        None, min_length=1, max_length=200, description="LLM model; TTSGATE_LLM_MODEL when unset."
+    )
+    messages: list[ChatMessageBody] = Field(min_length=1, max_length=500)
+    voice: str | VoiceRef = Field("alloy", description='A voice id or alias, or {"id": ...}.')
+    response_format: AudioFormat = "mp3"
+    speed: Speed = 1.0
+    stream_format: Literal["audio", "sse"] = "audio"
+    options: dict[str, Any] | None = Field(
+        None, description="LLM options (Ollama options / OpenAI sampling fields)."
+    )
+    keep_alive: str | int | None = Field(None, description="Ollama keep_alive, passed through.")
+
+    @property
+    def voice_id(self) -> str:
+        return self.voice.id if isinstance(self.voice, VoiceRef) else self.voice
+
+    @field_validator("voice", mode="before")
+    @classmethod
+    def _strip(cls, v: object) -> object:
+        return v.strip() if isinstance(v, str) else v
+
+
+class WsStartMessage(BaseModel):
+    """The first message of a ``/v1/audio/speech/ws`` session (docs/websocket.md)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["start"]
+    voice: str | VoiceRef = "alloy"
+    response_format: AudioFormat = "pcm"
+    speed: Speed = 1.0
+
+    @property
+    def voice_id(self) -> str:
+        return self.voice.id if isinstance(self.voice, VoiceRef) else self.voice.strip()

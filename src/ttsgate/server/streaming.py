@@ -8,17 +8,22 @@ sends an ``error`` event and ends.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+import anyio
 
 from ttsgate.audio.encode import StreamEncoder
 from ttsgate.exceptions import TTSGateError
 from ttsgate.metrics import Metrics
 from ttsgate.pipeline import SpokenSegment
 from ttsgate.server.errors import error_body
+from ttsgate.text import Segment
 
 log = logging.getLogger("ttsgate.server")
 
@@ -29,7 +34,7 @@ class StreamAborted(Exception):
 
 async def audio_body(
     first: SpokenSegment,
-    rest: AsyncIterator[SpokenSegment],
+    rest: AsyncGenerator[SpokenSegment, None],
     encoder: StreamEncoder,
     *,
     metrics: Metrics,
@@ -59,7 +64,7 @@ async def audio_body(
 
 async def sse_body(
     first: SpokenSegment,
-    rest: AsyncIterator[SpokenSegment],
+    rest: AsyncGenerator[SpokenSegment, None],
     encoder: StreamEncoder,
     *,
     metrics: Metrics,
@@ -94,6 +99,99 @@ async def sse_body(
         yield _event({"type": "error", **error_body(exc)})
     finally:
         await rest.aclose()
+
+
+async def chat_sse_body(
+    first: SpokenSegment,
+    rest: AsyncGenerator[SpokenSegment, None],
+    encoder: StreamEncoder,
+    deltas: asyncio.Queue[str],
+    *,
+    metrics: Metrics,
+    route: str,
+    started: float,
+) -> AsyncIterator[bytes]:
+    """``sse_body`` for a spoken LLM reply: ``chat.text.delta`` events (``{"delta"}``) as the reply's
+    text arrives, interleaved with ``speech.segment`` / ``speech.audio.delta`` as it is spoken, then
+    ``chat.text.done`` (the whole reply) and ``speech.audio.done``. A segment's text deltas always come
+    before its ``speech.segment`` event.
+    """
+    reply: list[str] = []
+    sent_first = False
+    waiting: list[asyncio.Future[Any]] = []
+
+    def text_event(delta: str) -> bytes:
+        reply.append(delta)
+        return _event({"type": "chat.text.delta", "delta": delta})
+
+    try:
+        seg: SpokenSegment | None = first
+        while seg is not None:
+            while not deltas.empty():
+                yield text_event(deltas.get_nowait())
+            yield _segment_event(seg)
+            data = encoder.encode(seg.pcm)
+            if data:
+                if not sent_first:
+                    metrics.time_to_first_audio.labels(route).observe(time.perf_counter() - started)
+                    sent_first = True
+                yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
+            upcoming = asyncio.ensure_future(anext(rest, None))
+            waiting = [upcoming]
+            while True:  # pass text through while the next segment is being generated and spoken
+                getter = asyncio.ensure_future(deltas.get())
+                waiting = [upcoming, getter]
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    break
+                yield text_event(getter.result())
+            waiting = []
+            seg = upcoming.result()
+        while not deltas.empty():
+            yield text_event(deltas.get_nowait())
+        tail = encoder.finish()
+        if tail:
+            yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(tail).decode()})
+        text = "".join(reply)
+        yield _event({"type": "chat.text.done", "text": text})
+        usage = {"input_tokens": 0, "output_tokens": len(text), "total_tokens": len(text)}
+        yield _event({"type": "speech.audio.done", "usage": usage})
+    except TTSGateError as exc:
+        yield _event({"type": "error", **error_body(exc)})
+    finally:
+        for fut in waiting:
+            fut.cancel()
+        if waiting:
+            await asyncio.gather(*waiting, return_exceptions=True)
+        await rest.aclose()
+
+
+async def closing_source(
+    spoken: AsyncIterator[SpokenSegment], source: AsyncGenerator[Segment, None]
+) -> AsyncGenerator[SpokenSegment, None]:
+    """``spoken``, then, however it ends, ``source`` closed too (and so the LLM request under it).
+
+    ``SpeechPipeline.stream`` closes only its own wrapper of the source. The close is shielded:
+    a disconnect cancels the response's scope, and an unshielded await here would be cancelled
+    before the upstream request is closed.
+    """
+    try:
+        async for seg in spoken:
+            yield seg
+    finally:
+        with anyio.CancelScope(shield=True):
+            aclose = getattr(spoken, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            await source.aclose()
+
+
+def _segment_event(seg: SpokenSegment) -> bytes:
+    return _event({
+        "type": "speech.segment", "index": seg.index, "text": seg.text,
+        "start": round(seg.speech_start_s, 3), "end": round(seg.end_s, 3),
+    })
 
 
 def _event(payload: dict[str, object]) -> bytes:

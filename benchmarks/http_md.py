@@ -1,0 +1,65 @@
+"""Write benchmarks/vs_piper_http.md and benchmarks/overload.md from the `ttsgate bench` runs of
+benchmarks/run_http.sh (their results.json, report.md and PNGs stay in the sub-folders).
+
+    benchmarks/run_http.sh all
+    .venv/bin/python benchmarks/http_md.py benchmarks/vs_piper_http/notes.md benchmarks/overload/notes.md
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ttsgate.bench.report import ratio_table, summary_table
+from ttsgate.bench.stats import BenchRun, load_run
+
+B = Path(__file__).resolve().parent
+
+
+def env(run: BenchRun) -> str:
+    h = run.meta["host"]
+    return (
+        f"Host: {h['cpu']}, {h['cores']} cores shared with other engineers' jobs; load average "
+        f"{h['loadavg']} before, {run.meta['loadavg_after']} after; {h['time']}."
+    )
+
+
+def section(run: BenchRun, folder: str, baseline: str | None) -> str:
+    sums = run.summaries()
+    text = f"Command: `{run.meta['command']}`\n\n{env(run)}\n\n{summary_table(sums)}\n"
+    if baseline:
+        text += f"Ratios against `{baseline}`:\n\n{ratio_table(sums, baseline)}\n"
+    if run.meta.get("checks"):
+        text += "".join(f"- {c}\n" for c in run.meta["checks"]) + "\n"
+    for png in ("latency", "throughput", "ttfa_cdf"):
+        if (B / folder / f"{png}.png").exists():
+            text += f"![{png}]({folder}/{png}.png) "
+    return text + "\n"
+
+
+def main(notes_vs: str, notes_over: str) -> None:
+    off = load_run(B / "vs_piper_http/cache_off/results.json")
+    on = load_run(B / "vs_piper_http/cache_on/results.json")
+    (B / "vs_piper_http.md").write_text(
+        "# ttsgate vs piper's own http server, same joe voice\n\n"
+        "Both servers run side by side (started by `ttsgate bench --start`); at each concurrency level "
+        "ttsgate is measured, then piper, so both see the same machine load. Texts: English "
+        "sentences (cache off: the 48 distinct ones of texts_en.txt; cache on: 4 repeated), cycled; "
+        "ttsgate returns streamed WAV at 24 kHz, piper a WAV at 22.05 kHz; every "
+        "response decoded with PyAV and checked against the reference length of its text.\n\n"
+        "## Cache off (fair comparison)\n\n"
+        + section(off, "vs_piper_http/cache_off", "piper")
+        + "## Cache on (`TTSGATE_CACHE=memory`, labelled separately: repeated texts come from memory)\n\n"
+        + section(on, "vs_piper_http/cache_on", "piper")
+        + notes_vs,
+        encoding="utf-8",
+    )
+    parts = ["# Overload: 10× capacity for 60 s\n\n"]
+    for d in sorted((B / "overload").glob("max_queue_*")):
+        parts.append(f"## {d.name}\n\n" + section(load_run(d / "results.json"), f"overload/{d.name}", None))
+    (B / "overload.md").write_text("".join(parts) + notes_over, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    notes = [Path(p).read_text(encoding="utf-8") if Path(p).exists() else "" for p in sys.argv[1:3]]
+    main(*[*notes, "", ""][:2])

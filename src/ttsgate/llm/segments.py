@@ -1,0 +1,108 @@
+"""Text deltas (LLM tokens, WebSocket messages) → speakable ``Segment``s, as soon as each is certain.
+
+Deltas feed an ``IncrementalSegmenter``; every segment it emits goes through the text pipeline
+(``prepare``: cleanup, language runs, normalization) and is yielded at once, so the first sentence
+is spoken while the rest of the reply is still being generated. A ``Flush`` item speaks whatever is
+buffered now. Closing the generator closes the delta source (an LLM request is cancelled with it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from ttsgate.text import IncrementalSegmenter, Segment, TextNormalizer, prepare
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    error: BaseException | None = None
+
+
+async def read_ahead(source: AsyncIterator[T], *, maxsize: int = 64) -> AsyncGenerator[T, None]:
+    """``source`` read by a task of its own, at most ``maxsize`` items ahead of the consumer.
+
+    Why: a stream read inside a response body gets cancelled more than once when the client goes
+    away (anyio's cancel scope re-delivers, ``gather`` re-cancels its children), and a second
+    cancellation interrupts httpx while it closes the upstream connection, leaving the LLM
+    generating into a socket nobody reads. The reader task here is cancelled exactly once, by us,
+    and closes its source undisturbed.
+    """
+    queue: asyncio.Queue[T | _End] = asyncio.Queue(maxsize)
+
+    async def pump() -> None:
+        try:
+            async for item in source:
+                await queue.put(item)
+            await queue.put(_End())
+        except Exception as exc:
+            await queue.put(_End(exc))
+        finally:
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    reader = asyncio.create_task(pump())
+    try:
+        while not isinstance(item := await queue.get(), _End):
+            yield item
+        if item.error is not None:
+            raise item.error
+    finally:
+        reader.cancel()
+        await asyncio.wait([reader])  # unlike gather, a cancellation of ours is not passed on to it
+
+
+@dataclass(frozen=True, slots=True)
+class Flush:
+    """Marks the point where buffered text must be spoken without waiting for more."""
+
+
+async def reply_segments(
+    deltas: AsyncIterator[str | Flush],
+    *,
+    normalizer: TextNormalizer,
+    lang_hint: str | None = None,
+    on_delta: Callable[[str], None] | None = None,
+    first_max: int = 20,
+    max_len: int = 80,
+) -> AsyncGenerator[Segment, None]:
+    """Speakable segments of the text in ``deltas``, in order (segments with nothing speakable are dropped).
+
+    ``on_delta`` sees every text delta before the segment that contains it is yielded.
+    """
+    segmenter = IncrementalSegmenter(first_max=first_max, max_len=max_len)
+    emitted = 0
+
+    def speakable(pieces: list[str]) -> list[Segment]:
+        nonlocal emitted
+        out = []
+        for piece in pieces:
+            # The segmenter already cut the first segment short; later pieces are not cut again.
+            limit = first_max if emitted == 0 else max_len
+            for seg in prepare(piece, lang_hint, normalizer=normalizer, first_max=limit, max_len=max_len):
+                if seg.runs:
+                    emitted += 1
+                    out.append(seg)
+        return out
+
+    try:
+        async for delta in deltas:
+            if isinstance(delta, Flush):
+                pieces = segmenter.flush()
+            else:
+                if on_delta is not None:
+                    on_delta(delta)
+                pieces = segmenter.feed(delta)
+            for seg in speakable(pieces):
+                yield seg
+        for seg in speakable(segmenter.flush()):
+            yield seg
+    finally:
+        aclose = getattr(deltas, "aclose", None)
+        if aclose is not None:
+            await aclose()

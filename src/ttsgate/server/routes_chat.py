@@ -1,0 +1,75 @@
+"""Spoken chat: ``POST /v1/chat/speech`` asks the LLM and speaks its reply while it is generated.
+
+LLM text deltas → ``IncrementalSegmenter`` → ``prepare`` → ``SpeechPipeline.stream``: the first
+segment is synthesized as soon as its end is certain, later ones while the reply goes on. The route
+awaits the first spoken segment before sending headers, so an unreachable LLM is a 503 naming the
+upstream, an LLM error status a 502, and a full queue a 503 — all before any audio byte. After that,
+an audio body is aborted and an SSE body ends with an ``error`` event (server/streaming.py).
+
+Closing the response (the client went away) closes the spoken stream, which cancels the queued
+synthesis and closes the segment source and with it the LLM request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from ttsgate.audio.encode import create_encoder
+from ttsgate.exceptions import UpstreamError
+from ttsgate.llm import ChatMessage, create_backend, read_ahead, reply_segments
+from ttsgate.pipeline import SpeechOptions
+from ttsgate.runtime import Runtime
+from ttsgate.server.protocol import ChatSpeechBody
+from ttsgate.server.streaming import audio_body, chat_sse_body, closing_source
+
+router = APIRouter()
+ROUTE = "/v1/chat/speech"
+
+
+@router.post(ROUTE, tags=["chat"], summary="Ask the LLM and stream its reply as speech")
+async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
+    started = time.perf_counter()
+    rt: Runtime = request.app.state.runtime
+    voice = rt.table.resolve(body.voice_id)
+    pipeline = rt.require_ready()
+    backend = create_backend(rt.settings, rt.require_llm_http())
+    messages = [ChatMessage(role=m.role, content=m.content) for m in body.messages]
+    sse = body.stream_format == "sse"
+    deltas: asyncio.Queue[str] = asyncio.Queue()  # bounded by the reply's length
+    tokens = read_ahead(
+        backend.stream(
+            messages,
+            model=body.model or rt.settings.llm_model,
+            options=body.options,
+            keep_alive=body.keep_alive,
+        )
+    )
+    on_delta = deltas.put_nowait if sse else None
+    segments = reply_segments(
+        tokens, normalizer=pipeline.normalizer, lang_hint=voice.language, on_delta=on_delta
+    )
+    encoder = create_encoder(body.response_format)
+    opts = SpeechOptions(voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s)
+    spoken = closing_source(pipeline.stream(segments, opts), segments)
+    try:
+        first = await anext(spoken)
+    except StopAsyncIteration:
+        await spoken.aclose()
+        raise UpstreamError(
+            f"the reply of the LLM at {backend.url} has nothing speakable", code="empty_reply"
+        ) from None
+    except BaseException:
+        await spoken.aclose()
+        raise
+    headers = {"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
+    if sse:
+        events = chat_sse_body(
+            first, spoken, encoder, deltas, metrics=rt.metrics, route=ROUTE, started=started
+        )
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    audio = audio_body(first, spoken, encoder, metrics=rt.metrics, route=ROUTE, started=started)
+    return StreamingResponse(audio, media_type=encoder.media_type, headers=headers)

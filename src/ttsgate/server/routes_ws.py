@@ -1,0 +1,223 @@
+"""``/v1/audio/speech/ws``: text in (e.g. LLM tokens as they come), audio out (docs/websocket.md).
+
+One session per connection: a receiver task turns client messages into text deltas (bounded inbox:
+a client that sends faster than we read is slowed down by TCP), ``reply_segments`` cuts them into
+segments, ``SpeechPipeline.stream`` speaks them, and a sender task writes a ``segment`` event and
+the segment's encoded audio (one encoder per connection). Between synthesis and the sender there is
+a bounded queue: with a slow reader the socket's send blocks, the queue fills and synthesis waits,
+so the server never buffers more than a few segments for one client.
+
+Errors close the socket after an ``error`` event: 1008 for bad messages (naming the field), 1013
+for overload / not ready, 1011 for an engine failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from ttsgate.audio.encode import StreamEncoder, create_encoder
+from ttsgate.exceptions import (
+    InvalidRequestError,
+    NotFoundError,
+    NotReadyError,
+    OverloadedError,
+    TTSGateError,
+    UpstreamUnavailableError,
+)
+from ttsgate.llm import Flush, reply_segments
+from ttsgate.pipeline import SpeechOptions, SpeechPipeline, SpokenSegment
+from ttsgate.runtime import Runtime
+from ttsgate.server.errors import error_body, validation_to_error
+from ttsgate.server.protocol import WsStartMessage
+from ttsgate.server.streaming import closing_source
+
+router = APIRouter()
+
+START_TIMEOUT_S = 30.0  # the client must say "start" within this
+SEND_QUEUE = 2  # spoken segments waiting for the socket (beyond the pipeline's lookahead)
+INBOX = 256  # client messages not yet segmented
+SESSION_TIMEOUT_S = 3600.0  # the pipeline's deadline covers the whole session
+
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008
+CLOSE_INTERNAL = 1011
+CLOSE_TRY_AGAIN = 1013
+
+
+class _ClientGone(Exception):
+    """The client disconnected; nothing more can be sent."""
+
+
+def close_code_for(exc: TTSGateError) -> int:
+    if isinstance(exc, InvalidRequestError | NotFoundError):
+        return CLOSE_POLICY
+    if isinstance(exc, OverloadedError | NotReadyError | UpstreamUnavailableError):
+        return CLOSE_TRY_AGAIN
+    return CLOSE_INTERNAL
+
+
+def close_reason(message: str) -> str:
+    """A close reason must fit in 123 bytes of UTF-8."""
+    raw = message.encode()
+    return message if len(raw) <= 123 else raw[:120].decode(errors="ignore") + "…"
+
+
+@router.websocket("/v1/audio/speech/ws")
+async def speech_ws(ws: WebSocket) -> None:
+    await ws.accept()
+    rt: Runtime = ws.app.state.runtime
+    try:
+        start = await asyncio.wait_for(_read_start(ws), START_TIMEOUT_S)
+        voice = rt.table.resolve(start.voice_id)
+        pipeline = rt.require_ready()
+        encoder = create_encoder(start.response_format)
+        opts = SpeechOptions(voice=voice, speed=start.speed, timeout_s=SESSION_TIMEOUT_S)
+        await _Session(ws, pipeline, opts, encoder, max_chars=rt.settings.max_input_chars).run()
+    except TimeoutError:
+        await _close_with(
+            ws, InvalidRequestError(f"no start message within {START_TIMEOUT_S:.0f} s", param="type")
+        )
+    except TTSGateError as exc:
+        await _close_with(ws, exc)
+    except (_ClientGone, WebSocketDisconnect):
+        return
+
+
+async def _close_with(ws: WebSocket, exc: TTSGateError) -> None:
+    try:
+        await ws.send_json({"type": "error", **error_body(exc)})
+        await ws.close(close_code_for(exc), close_reason(exc.message))
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # already gone
+
+
+async def _receive_json(ws: WebSocket) -> dict[str, Any]:
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise _ClientGone()
+    text = message.get("text")
+    if text is None:
+        raise InvalidRequestError("messages must be JSON text frames, not binary", param="type")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise InvalidRequestError("message is not valid JSON", param="body", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError("message must be a JSON object", param="body")
+    return data
+
+
+async def _read_start(ws: WebSocket) -> WsStartMessage:
+    data = await _receive_json(ws)
+    if data.get("type") != "start":
+        raise InvalidRequestError('the first message must be {"type": "start", "voice": ...}', param="type")
+    try:
+        return WsStartMessage.model_validate(data)
+    except ValidationError as exc:
+        raise validation_to_error(RequestValidationError(exc.errors())) from None
+
+
+class _Session:
+    def __init__(
+        self,
+        ws: WebSocket,
+        pipeline: SpeechPipeline,
+        opts: SpeechOptions,
+        encoder: StreamEncoder,
+        *,
+        max_chars: int,
+    ) -> None:
+        self.ws = ws
+        self.pipeline = pipeline
+        self.opts = opts
+        self.encoder = encoder
+        self.max_chars = max_chars
+        self.inbox: asyncio.Queue[str | Flush | None] = asyncio.Queue(INBOX)
+        self.outbox: asyncio.Queue[SpokenSegment | None] = asyncio.Queue(SEND_QUEUE)
+
+    async def run(self) -> None:
+        receiver = asyncio.create_task(self._receive())
+        producer = asyncio.create_task(self._produce())
+        sender = asyncio.create_task(self._send())
+        tasks = {receiver, producer, sender}
+        try:
+            pending = set(tasks)
+            while not sender.done():
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # re-raises the first failure
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(RuntimeError, OSError):  # the client closed first
+            await self.ws.close(CLOSE_NORMAL)
+
+    async def _receive(self) -> None:
+        while True:
+            data = await _receive_json(self.ws)
+            kind = data.get("type")
+            if kind == "text":
+                text = data.get("text")
+                if not isinstance(text, str):
+                    raise InvalidRequestError("text: must be a string", param="text")
+                if len(text) > self.max_chars:
+                    raise InvalidRequestError(
+                        f"text: one message may carry {self.max_chars} characters",
+                        param="text",
+                        code="input_too_long",
+                    )
+                if text:
+                    await self.inbox.put(text)
+            elif kind == "flush":
+                await self.inbox.put(Flush())
+            elif kind == "close":
+                await self.inbox.put(None)
+                return  # what follows "close" is not read; the sender ends the session
+            else:
+                raise InvalidRequestError(
+                    f"type: unknown message type {kind!r} (text, flush, close)", param="type"
+                )
+
+    async def _deltas(self) -> AsyncIterator[str | Flush]:
+        while (item := await self.inbox.get()) is not None:
+            yield item
+
+    async def _produce(self) -> None:
+        segments = reply_segments(
+            self._deltas(), normalizer=self.pipeline.normalizer, lang_hint=self.opts.voice.language
+        )
+        spoken = closing_source(self.pipeline.stream(segments, self.opts), segments)
+        try:
+            async for seg in spoken:
+                await self.outbox.put(seg)  # waits while the sender is behind: backpressure
+        finally:
+            await spoken.aclose()
+        await self.outbox.put(None)
+
+    async def _send(self) -> None:
+        segments, end = 0, 0.0
+        try:
+            while (seg := await self.outbox.get()) is not None:
+                await self.ws.send_json({
+                    "type": "segment", "index": seg.index, "text": seg.text,
+                    "start": round(seg.speech_start_s, 3), "end": round(seg.end_s, 3),
+                })  # fmt: skip
+                data = self.encoder.encode(seg.pcm)
+                if data:
+                    await self.ws.send_bytes(data)
+                segments, end = segments + 1, seg.end_s
+            tail = self.encoder.finish()
+            if tail:
+                await self.ws.send_bytes(tail)
+            await self.ws.send_json({"type": "done", "segments": segments, "duration": round(end, 3)})
+        except WebSocketDisconnect as exc:
+            raise _ClientGone() from exc
