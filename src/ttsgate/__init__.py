@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from ttsgate.client import AsyncClient, Client  # noqa: E402
+from ttsgate.client import AsyncClient, Client
 
 __all__ = ["AsyncClient", "Client", "__version__"]

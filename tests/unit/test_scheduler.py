@@ -286,7 +286,6 @@ def test_memory_guard_gpu_fraction_and_off_switches() -> None:
 
 async def test_engine_verdicts_pass_through_unwrapped() -> None:
     """An engine that refuses with a TTSGateError (e.g. GPU memory) keeps its status, not a 500."""
-    from ttsgate.audio.chunk import AudioChunk
     from ttsgate.engines.base import EngineSpec, SynthesisInput
     from ttsgate.engines.sine import SineEngine
     from ttsgate.exceptions import OverloadedError

@@ -21,9 +21,9 @@ def create_engine(spec: EngineSpec) -> Engine:
     """Build (not load) the engine a spec names."""
     target = ENGINE_KINDS.get(spec.kind)
     if target is None:
+        known = ", ".join(sorted(ENGINE_KINDS))
         raise InvalidRequestError(
-            f"engine {spec.name!r}: unknown kind {spec.kind!r}; known kinds: {', '.join(sorted(ENGINE_KINDS))}",
-            param="engines",
+            f"engine {spec.name!r}: unknown kind {spec.kind!r}; known kinds: {known}", param="engines"
         )
     module_name, _, class_name = target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)

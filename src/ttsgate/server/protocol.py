@@ -23,7 +23,7 @@ class SpeechBody(BaseModel):
 
     model: str = Field("tts-1", max_length=200)
     input: str = Field(min_length=1, description="Text to speak (up to TTSGATE_MAX_INPUT_CHARS).")
-    voice: str | VoiceRef = Field("alloy", description="A voice id or alias, or {\"id\": ...}.")
+    voice: str | VoiceRef = Field("alloy", description='A voice id or alias, or {"id": ...}.')
     response_format: AudioFormat = "mp3"
     speed: Speed = 1.0
     stream_format: Literal["audio", "sse"] = "audio"

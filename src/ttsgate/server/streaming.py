@@ -80,10 +80,15 @@ async def sse_body(
     sent_first = False
     try:
         async for seg in _chain(first, rest):
-            yield _event({
-                "type": "speech.segment", "index": seg.index, "text": seg.text,
-                "start": round(seg.speech_start_s, 3), "end": round(seg.end_s, 3),
-            })
+            yield _event(
+                {
+                    "type": "speech.segment",
+                    "index": seg.index,
+                    "text": seg.text,
+                    "start": round(seg.speech_start_s, 3),
+                    "end": round(seg.end_s, 3),
+                }
+            )
             data = encoder.encode(seg.pcm)
             if data:
                 if not sent_first:
@@ -188,10 +193,15 @@ async def closing_source(
 
 
 def _segment_event(seg: SpokenSegment) -> bytes:
-    return _event({
-        "type": "speech.segment", "index": seg.index, "text": seg.text,
-        "start": round(seg.speech_start_s, 3), "end": round(seg.end_s, 3),
-    })
+    return _event(
+        {
+            "type": "speech.segment",
+            "index": seg.index,
+            "text": seg.text,
+            "start": round(seg.speech_start_s, 3),
+            "end": round(seg.end_s, 3),
+        }
+    )
 
 
 def _event(payload: dict[str, object]) -> bytes:
