@@ -29,7 +29,7 @@ from ttsgate.engines.base import Engine, SynthesisInput
 from ttsgate.exceptions import EngineError, InvalidRequestError
 from ttsgate.scheduler import Scheduler
 from ttsgate.text import Segment, TextNormalizer, prepare
-from ttsgate.voices import Voice, VoiceTable
+from ttsgate.voices import HAN_LANGUAGES, Voice, VoiceTable
 
 # Silence inserted before a segment, by how the previous one ended.
 _SENTENCE_END = "。！？!?.…；;"
@@ -43,6 +43,8 @@ class SpeechOptions:
     speed: float = 1.0
     params: tuple[tuple[str, str], ...] = ()
     timeout_s: float = 120.0
+    # An explicit language for the runs of its script (e.g. "yue": Han text in Cantonese).
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +78,9 @@ class SpeechPipeline:
         self.normalizer = normalizer
         self.lookahead = lookahead
 
-    def plan(self, text: str, voice: Voice) -> list[Segment]:
+    def plan(self, text: str, voice: Voice, language: str | None = None) -> list[Segment]:
         """Speakable segments of ``text``; 400 naming ``input`` when nothing in it can be spoken."""
-        hint = "zh" if voice.script == "han" else "en"
-        verbatim = voice.script == "latin" and voice.language != "en"
+        hint, verbatim = text_mode(voice, language)
         segments = [
             s for s in prepare(text, hint, normalizer=self.normalizer, verbatim_latin=verbatim) if s.runs
         ]
@@ -153,7 +154,10 @@ class SpeechPipeline:
 
     def route_run(self, language: str, text: str, opts: SpeechOptions) -> tuple[Engine, SynthesisInput, str]:
         """One language run's engine, engine input and segment cache key."""
-        voice = self.table.route(opts.voice, language)
+        if opts.language is not None and (language == "zh") == (opts.language in HAN_LANGUAGES):
+            voice = self.table.route_exact(opts.voice, opts.language)
+        else:
+            voice = self.table.route(opts.voice, language)
         engine = self.engines.get(voice.engine)
         if engine is None:  # the routed voice's engine is not loaded
             raise EngineError(f"no loaded engine speaks {language!r} (wanted {voice.engine!r})")
@@ -218,6 +222,15 @@ async def _aiter(segments: Iterable[Segment] | AsyncIterable[Segment]) -> AsyncG
     else:
         for seg in segments:
             yield seg
+
+
+def text_mode(voice: Voice, language: str | None = None) -> tuple[str, bool]:
+    """How a request's text is prepared: (normalization language for script-less pieces,
+    verbatim_latin). Latin runs for a Latin-script language other than English go to the engine as
+    written (espeak-ng reads French numbers in French); English and Chinese get our normalizers."""
+    lang = language or voice.language
+    han = lang in HAN_LANGUAGES
+    return ("zh" if han else "en"), (not han and lang != "en")
 
 
 def _pause_after(text: str) -> float:

@@ -107,9 +107,17 @@ class RequestCache:
             self._fingerprint = (id(pipeline), cache_key("ttsgate-fingerprint-v1", *parts))
         return self._fingerprint[1]
 
-    def front_key(self, pipeline: SpeechPipeline, voice: Voice, text: str, speed: float, fmt: str) -> str:
+    def front_key(
+        self, pipeline: SpeechPipeline, voice: Voice, text: str, speed: float, fmt: str, language: str | None
+    ) -> str:
         return cache_key(
-            "ttsgate-front-v1", self.fingerprint(pipeline), repr(voice), f"{speed:.4f}", fmt, text
+            "ttsgate-front-v2",
+            self.fingerprint(pipeline),
+            repr(voice),
+            f"{speed:.4f}",
+            fmt,
+            language or "",
+            text,
         )
 
     @staticmethod

@@ -134,6 +134,17 @@ class VoiceTable:
             return Voice(voice_id, engine, lang.lower(), lang, speaker=lang.lower())
         raise VoiceNotFoundError.for_voice(voice_id, self.ids())
 
+    def route_exact(self, preferred: Voice, language: str) -> Voice:
+        """The voice for an explicitly requested language (a dialect such as ``yue``): the
+        requested voice if it is that language, else the table's voice for it, else fallback."""
+        if preferred.language == language:
+            return preferred
+        if language in self.languages:
+            return self.voices[self.languages[language]]
+        if self.fallback_engine is not None:
+            return Voice(f"{language}_fallback", self.fallback_engine, language, language, speaker=language)
+        return preferred
+
     def route(self, preferred: Voice, language: str) -> Voice:
         """The voice that speaks a run of ``language`` for a request that asked for ``preferred``."""
         if preferred.language == language:

@@ -177,3 +177,32 @@ def test_voice_object_form(sine_url: str) -> None:
     )
     assert r.status_code == 200
     assert decode(r.content, "wav").duration_s == pytest.approx(0.12, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("voice", "language", "per_char"),
+    [
+        ("alloy", None, 0.06),  # Han text from an English voice: the Mandarin voice
+        ("alloy", "yue", 0.05),  # asked for Cantonese: the routing table's Cantonese voice
+        ("zh_test", "yue", 0.05),
+        ("yue_test", None, 0.05),  # a Cantonese voice speaks Han text itself
+        ("yue_test", "zh", 0.06),  # unless Mandarin is asked for
+    ],
+)
+def test_language_field_routes_han_text_to_a_dialect(
+    sine_url: str, voice: str, language: str | None, per_char: float
+) -> None:
+    body: dict[str, object] = {"input": "你好世界", "voice": voice, "response_format": "pcm"}
+    if language:
+        body["language"] = language
+    r = httpx.post(f"{sine_url}/v1/audio/speech", json=body)
+    assert r.status_code == 200, r.text
+    assert decode(r.content, "pcm").duration_s == pytest.approx(4 * per_char, abs=0.005)
+
+
+def test_language_field_is_validated(sine_url: str) -> None:
+    r = httpx.post(
+        f"{sine_url}/v1/audio/speech", json={"input": "你好", "voice": "alloy", "language": "粤语"}
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["param"] == "language"

@@ -99,3 +99,15 @@ def test_espeak_fallback_voice_for_any_language(real_url: str) -> None:
     )
     assert r.status_code == 200
     assert decode(r.content, "wav").duration_s > 0.8
+
+
+def test_language_yue_speaks_chinese_text_in_cantonese(real_url: str) -> None:
+    before = synthesized(real_url).get("espeak", 0.0)
+    r = httpx.post(
+        f"{real_url}/v1/audio/speech",
+        json={"input": "你好，今日天气好好。", "voice": "alloy", "language": "yue", "response_format": "wav"},
+        timeout=120,
+    )
+    assert r.status_code == 200
+    assert synthesized(real_url)["espeak"] > before  # yue_espeak, not the Mandarin voice
+    assert decode(r.content, "wav").duration_s > 0.8

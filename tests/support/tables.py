@@ -27,8 +27,15 @@ def sine_table(fail_on: str = "", **zh_options: Any) -> VoiceTable:
             "voices": {
                 "zh_test": {"engine": "sine-zh", "language": "zh", "name": "Sine Mandarin"},
                 "en_test": {"engine": "sine-en", "language": "en", "name": "Sine English"},
+                # Cantonese on the English engine's pace (0.05 s/char), so routing shows in durations
+                "yue_test": {
+                    "engine": "sine-en",
+                    "language": "yue",
+                    "speaker": "yue",
+                    "name": "Sine Cantonese",
+                },
             },
-            "languages": {"zh": "zh_test", "en": "en_test"},
+            "languages": {"zh": "zh_test", "en": "en_test", "yue": "yue_test"},
             "aliases": {"alloy": "en_test", "zh_female_001": "zh_test"},
         }
     )

@@ -67,6 +67,7 @@ async def reply_segments(
     *,
     normalizer: TextNormalizer,
     lang_hint: str | None = None,
+    verbatim_latin: bool = False,
     on_delta: Callable[[str], None] | None = None,
     first_max: int = 20,
     max_len: int = 80,
@@ -84,7 +85,14 @@ async def reply_segments(
         for piece in pieces:
             # The segmenter already cut the first segment short; later pieces are not cut again.
             limit = first_max if emitted == 0 else max_len
-            for seg in prepare(piece, lang_hint, normalizer=normalizer, first_max=limit, max_len=max_len):
+            for seg in prepare(
+                piece,
+                lang_hint,
+                normalizer=normalizer,
+                first_max=limit,
+                max_len=max_len,
+                verbatim_latin=verbatim_latin,
+            ):
                 if seg.runs:
                     emitted += 1
                     out.append(seg)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 AudioFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=32)]
 Speed = Annotated[float, Field(ge=0.25, le=4.0, description="0.25–4.0; 1.0 is the voice's natural pace.")]
 
 
@@ -16,18 +17,17 @@ class VoiceRef(BaseModel):
     id: str = Field(min_length=1, max_length=200)
 
 
-class SpeechBody(BaseModel):
-    """``POST /v1/audio/speech`` as OpenAI defines it (``model`` is accepted and recorded, not required)."""
+class VoiceChoice(BaseModel):
+    """The voice fields every speaking request shares."""
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field("tts-1", max_length=200)
-    input: str = Field(min_length=1, description="Text to speak (up to TTSGATE_MAX_INPUT_CHARS).")
     voice: str | VoiceRef = Field("alloy", description='A voice id or alias, or {"id": ...}.')
-    response_format: AudioFormat = "mp3"
-    speed: Speed = 1.0
-    stream_format: Literal["audio", "sse"] = "audio"
-    instructions: str | None = Field(None, max_length=4096, description="Accepted for compatibility; unused.")
+    language: Language | None = Field(
+        None,
+        description="Dialect for Han text, e.g. 'yue' speaks Chinese text in Cantonese (the routing "
+        "table's voice for it). Unset: the voice's own Han language, else Mandarin.",
+    )
 
     @property
     def voice_id(self) -> str:
@@ -37,6 +37,17 @@ class SpeechBody(BaseModel):
     @classmethod
     def _strip(cls, v: object) -> object:
         return v.strip() if isinstance(v, str) else v
+
+
+class SpeechBody(VoiceChoice):
+    """``POST /v1/audio/speech`` as OpenAI defines it (``model`` is accepted and recorded, not required)."""
+
+    model: str = Field("tts-1", max_length=200)
+    input: str = Field(min_length=1, description="Text to speak (up to TTSGATE_MAX_INPUT_CHARS).")
+    response_format: AudioFormat = "mp3"
+    speed: Speed = 1.0
+    stream_format: Literal["audio", "sse"] = "audio"
+    instructions: str | None = Field(None, max_length=4096, description="Accepted for compatibility; unused.")
 
 
 class ChattsVoiceSettings(BaseModel):
@@ -84,16 +95,13 @@ class ChatMessageBody(BaseModel):
     content: str = Field(max_length=100_000)
 
 
-class ChatSpeechBody(BaseModel):
+class ChatSpeechBody(VoiceChoice):
     """``POST /v1/chat/speech``: ask the LLM, speak its reply as it is generated."""
-
-    model_config = ConfigDict(extra="ignore")
 
     model: str | None = Field(
         None, min_length=1, max_length=200, description="LLM model; TTSGATE_LLM_MODEL when unset."
     )
     messages: list[ChatMessageBody] = Field(min_length=1, max_length=500)
-    voice: str | VoiceRef = Field("alloy", description='A voice id or alias, or {"id": ...}.')
     response_format: AudioFormat = "mp3"
     speed: Speed = 1.0
     stream_format: Literal["audio", "sse"] = "audio"
@@ -102,26 +110,10 @@ class ChatSpeechBody(BaseModel):
     )
     keep_alive: str | int | None = Field(None, description="Ollama keep_alive, passed through.")
 
-    @property
-    def voice_id(self) -> str:
-        return self.voice.id if isinstance(self.voice, VoiceRef) else self.voice
 
-    @field_validator("voice", mode="before")
-    @classmethod
-    def _strip(cls, v: object) -> object:
-        return v.strip() if isinstance(v, str) else v
-
-
-class WsStartMessage(BaseModel):
+class WsStartMessage(VoiceChoice):
     """The first message of a ``/v1/audio/speech/ws`` session (docs/websocket.md)."""
 
-    model_config = ConfigDict(extra="ignore")
-
     type: Literal["start"]
-    voice: str | VoiceRef = "alloy"
     response_format: AudioFormat = "pcm"
     speed: Speed = 1.0
-
-    @property
-    def voice_id(self) -> str:
-        return self.voice.id if isinstance(self.voice, VoiceRef) else self.voice.strip()

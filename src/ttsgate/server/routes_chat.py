@@ -21,7 +21,7 @@ from fastapi.responses import Response, StreamingResponse
 from ttsgate.audio.encode import create_encoder
 from ttsgate.exceptions import UpstreamError
 from ttsgate.llm import ChatMessage, create_backend, read_ahead, reply_segments
-from ttsgate.pipeline import SpeechOptions
+from ttsgate.pipeline import SpeechOptions, text_mode
 from ttsgate.runtime import Runtime
 from ttsgate.server.protocol import ChatSpeechBody
 from ttsgate.server.streaming import audio_body, chat_sse_body, closing_source
@@ -49,11 +49,14 @@ async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
         )
     )
     on_delta = deltas.put_nowait if sse else None
+    hint, verbatim = text_mode(voice, body.language)
     segments = reply_segments(
-        tokens, normalizer=pipeline.normalizer, lang_hint=voice.language, on_delta=on_delta
+        tokens, normalizer=pipeline.normalizer, lang_hint=hint, verbatim_latin=verbatim, on_delta=on_delta
     )
     encoder = create_encoder(body.response_format)
-    opts = SpeechOptions(voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s)
+    opts = SpeechOptions(
+        voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s, language=body.language
+    )
     spoken = closing_source(pipeline.stream(segments, opts), segments)
     try:
         first = await anext(spoken)

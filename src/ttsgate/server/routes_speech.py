@@ -15,7 +15,7 @@ from ttsgate.exceptions import InputTooLongError
 from ttsgate.pipeline import SpeechOptions
 from ttsgate.request_cache import finalize_wav
 from ttsgate.runtime import Runtime
-from ttsgate.server.protocol import AudioFormat, ChattsBody, SpeechBody, Speed
+from ttsgate.server.protocol import AudioFormat, ChattsBody, Language, SpeechBody, Speed
 from ttsgate.server.routes_audio import cached_response, request_cache_of
 from ttsgate.server.streaming import audio_body, sse_body
 
@@ -38,6 +38,7 @@ async def _speak(
     sse: bool = False,
     stream: bool = True,
     param: str = "input",
+    language: str | None = None,
 ) -> Response:
     started = time.perf_counter()
     rt = runtime_of(request)
@@ -50,11 +51,11 @@ async def _speak(
     pipeline = rt.require_ready()
     rc = request_cache_of(request)
     respond = partial(cached_response, request, rt, route=route, started=started, fmt=fmt)
-    front = rc.front_key(pipeline, voice, text, speed, fmt) if rc.enabled and not sse else None
+    front = rc.front_key(pipeline, voice, text, speed, fmt, language) if rc.enabled and not sse else None
     if front is not None and (found := await rc.front(front)) is not None:
         return await respond(request_key=found.request_key, data=found.data)
-    segments = pipeline.plan(text, voice)
-    opts = SpeechOptions(voice=voice, speed=speed, timeout_s=rt.settings.request_timeout_s)
+    segments = pipeline.plan(text, voice, language)
+    opts = SpeechOptions(voice=voice, speed=speed, timeout_s=rt.settings.request_timeout_s, language=language)
     rec = None
     if rc.enabled:
         rkey = rc.request_key(pipeline, segments, opts)
@@ -98,6 +99,7 @@ async def create_speech(body: SpeechBody, request: Request) -> Response:
         speed=body.speed,
         fmt=body.response_format,
         sse=body.stream_format == "sse",
+        language=body.language,
     )
 
 
@@ -108,9 +110,17 @@ async def seed_tts(
     voice_id: Annotated[str, Query(min_length=1, max_length=200)] = "zh_female_001",
     speed: Annotated[Speed, Query()] = 1.0,
     response_format: Annotated[AudioFormat, Query()] = "wav",
+    language: Annotated[Language | None, Query(description="Dialect for Han text, e.g. yue.")] = None,
 ) -> Response:
     return await _speak(
-        request, route="/tts", text=text, voice_id=voice_id, speed=speed, fmt=response_format, param="text"
+        request,
+        route="/tts",
+        text=text,
+        voice_id=voice_id,
+        speed=speed,
+        fmt=response_format,
+        param="text",
+        language=language,
     )
 
 

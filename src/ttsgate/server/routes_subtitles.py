@@ -37,8 +37,10 @@ async def create_subtitles(body: SubtitlesBody, request: Request) -> Response:
         )
     voice = rt.table.resolve(body.voice_id)
     pipeline = rt.require_ready()
-    segments = pipeline.plan(body.input, voice)
-    opts = SpeechOptions(voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s)
+    segments = pipeline.plan(body.input, voice, body.language)
+    opts = SpeechOptions(
+        voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s, language=body.language
+    )
     cues: list[Cue] = []
     end = 0.0
     async for seg in pipeline.stream(segments, opts):

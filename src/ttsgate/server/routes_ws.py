@@ -33,7 +33,7 @@ from ttsgate.exceptions import (
     UpstreamUnavailableError,
 )
 from ttsgate.llm import Flush, reply_segments
-from ttsgate.pipeline import SpeechOptions, SpeechPipeline, SpokenSegment
+from ttsgate.pipeline import SpeechOptions, SpeechPipeline, SpokenSegment, text_mode
 from ttsgate.runtime import Runtime
 from ttsgate.server.errors import error_body, validation_to_error
 from ttsgate.server.protocol import WsStartMessage
@@ -79,7 +79,9 @@ async def speech_ws(ws: WebSocket) -> None:
         voice = rt.table.resolve(start.voice_id)
         pipeline = rt.require_ready()
         encoder = create_encoder(start.response_format)
-        opts = SpeechOptions(voice=voice, speed=start.speed, timeout_s=SESSION_TIMEOUT_S)
+        opts = SpeechOptions(
+            voice=voice, speed=start.speed, timeout_s=SESSION_TIMEOUT_S, language=start.language
+        )
         await _Session(ws, pipeline, opts, encoder, max_chars=rt.settings.max_input_chars).run()
     except TimeoutError:
         await _close_with(
@@ -192,8 +194,9 @@ class _Session:
             yield item
 
     async def _produce(self) -> None:
+        hint, verbatim = text_mode(self.opts.voice, self.opts.language)
         segments = reply_segments(
-            self._deltas(), normalizer=self.pipeline.normalizer, lang_hint=self.opts.voice.language
+            self._deltas(), normalizer=self.pipeline.normalizer, lang_hint=hint, verbatim_latin=verbatim
         )
         spoken = closing_source(self.pipeline.stream(segments, self.opts), segments)
         try:
