@@ -44,7 +44,6 @@ router = APIRouter()
 START_TIMEOUT_S = 30.0  # the client must say "start" within this
 SEND_QUEUE = 2  # spoken segments waiting for the socket (beyond the pipeline's lookahead)
 INBOX = 256  # client messages not yet segmented
-SESSION_TIMEOUT_S = 3600.0  # the pipeline's deadline covers the whole session
 
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
@@ -80,7 +79,7 @@ async def speech_ws(ws: WebSocket) -> None:
         pipeline = rt.require_ready()
         encoder = create_encoder(start.response_format)
         opts = SpeechOptions(
-            voice=voice, speed=start.speed, timeout_s=SESSION_TIMEOUT_S, language=start.language
+            voice=voice, speed=start.speed, timeout_s=rt.settings.request_timeout_s, language=start.language
         )
         await _Session(ws, pipeline, opts, encoder, max_chars=rt.settings.max_input_chars).run()
     except TimeoutError:
