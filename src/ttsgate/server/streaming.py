@@ -32,6 +32,21 @@ class StreamAborted(Exception):
     """Raised inside a body iterator to abort the HTTP response after its first byte."""
 
 
+class _FirstAudio:
+    """Records time-to-first-audio once, when the first non-empty encoded bytes go out."""
+
+    def __init__(self, metrics: Metrics, route: str, started: float) -> None:
+        self._observe = metrics.time_to_first_audio.labels(route).observe
+        self._started = started
+        self._sent = False
+
+    def __call__(self, data: bytes) -> bytes:
+        if data and not self._sent:
+            self._observe(time.perf_counter() - self._started)
+            self._sent = True
+        return data
+
+
 async def audio_body(
     first: SpokenSegment,
     rest: AsyncGenerator[SpokenSegment, None],
@@ -41,19 +56,12 @@ async def audio_body(
     route: str,
     started: float,
 ) -> AsyncIterator[bytes]:
-    sent_first = False
+    first_audio = _FirstAudio(metrics, route, started)
     try:
         async for seg in _chain(first, rest):
-            data = encoder.encode(seg.pcm)
-            if data:
-                if not sent_first:
-                    metrics.time_to_first_audio.labels(route).observe(time.perf_counter() - started)
-                    sent_first = True
+            if data := first_audio(encoder.encode(seg.pcm)):
                 yield data
-        tail = encoder.finish()
-        if tail:
-            if not sent_first:
-                metrics.time_to_first_audio.labels(route).observe(time.perf_counter() - started)
+        if tail := first_audio(encoder.finish()):
             yield tail
     except TTSGateError as exc:
         log.error("aborting audio stream after its first byte: %s", exc.message)
@@ -77,27 +85,14 @@ async def sse_body(
     ttsgate adds ``speech.segment`` events (the text and timing of each spoken segment) that
     OpenAI clients ignore and subtitle-aware clients use.
     """
-    sent_first = False
+    first_audio = _FirstAudio(metrics, route, started)
     try:
         async for seg in _chain(first, rest):
-            yield _event(
-                {
-                    "type": "speech.segment",
-                    "index": seg.index,
-                    "text": seg.text,
-                    "start": round(seg.speech_start_s, 3),
-                    "end": round(seg.end_s, 3),
-                }
-            )
-            data = encoder.encode(seg.pcm)
-            if data:
-                if not sent_first:
-                    metrics.time_to_first_audio.labels(route).observe(time.perf_counter() - started)
-                    sent_first = True
-                yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
-        tail = encoder.finish()
-        if tail:
-            yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(tail).decode()})
+            yield _segment_event(seg)
+            if data := first_audio(encoder.encode(seg.pcm)):
+                yield _audio_event(data)
+        if tail := first_audio(encoder.finish()):
+            yield _audio_event(tail)
         usage = {"input_tokens": input_chars, "output_tokens": 0, "total_tokens": input_chars}
         yield _event({"type": "speech.audio.done", "usage": usage})
     except TTSGateError as exc:
@@ -122,7 +117,7 @@ async def chat_sse_body(
     before its ``speech.segment`` event.
     """
     reply: list[str] = []
-    sent_first = False
+    first_audio = _FirstAudio(metrics, route, started)
     waiting: list[asyncio.Future[Any]] = []
 
     def text_event(delta: str) -> bytes:
@@ -135,12 +130,8 @@ async def chat_sse_body(
             while not deltas.empty():
                 yield text_event(deltas.get_nowait())
             yield _segment_event(seg)
-            data = encoder.encode(seg.pcm)
-            if data:
-                if not sent_first:
-                    metrics.time_to_first_audio.labels(route).observe(time.perf_counter() - started)
-                    sent_first = True
-                yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
+            if data := first_audio(encoder.encode(seg.pcm)):
+                yield _audio_event(data)
             upcoming = asyncio.ensure_future(anext(rest, None))
             waiting = [upcoming]
             while True:  # pass text through while the next segment is being generated and spoken
@@ -155,9 +146,8 @@ async def chat_sse_body(
             seg = upcoming.result()
         while not deltas.empty():
             yield text_event(deltas.get_nowait())
-        tail = encoder.finish()
-        if tail:
-            yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(tail).decode()})
+        if tail := first_audio(encoder.finish()):
+            yield _audio_event(tail)
         text = "".join(reply)
         yield _event({"type": "chat.text.done", "text": text})
         usage = {"input_tokens": 0, "output_tokens": len(text), "total_tokens": len(text)}
@@ -190,6 +180,10 @@ async def closing_source(
             if aclose is not None:
                 await aclose()
             await source.aclose()
+
+
+def _audio_event(data: bytes) -> bytes:
+    return _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
 
 
 def _segment_event(seg: SpokenSegment) -> bytes:
