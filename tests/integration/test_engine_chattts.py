@@ -291,11 +291,11 @@ class TestTinyModel:
         import pybase16384 as b14
         from ChatTTS.config import Config
 
-        from ttsgate.engines.chattts import _read_builtin_speakers, decode_speaker, derive_speaker
+        from ttsgate.engines.chattts_voices import decode_speaker, derive_speaker, read_builtin_speakers
 
         stat = np.frombuffer(b14.decode_from_string(Config().spk_stat), dtype=np.float16)
         std, mean = np.split(stat.copy(), 2)
-        speakers = _read_builtin_speakers()
+        speakers = read_builtin_speakers()
         assert len(speakers) >= 8
         for entry in speakers.values():
             assert entry["dim"] == 768
