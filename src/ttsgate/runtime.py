@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -81,7 +81,9 @@ class Runtime:
         for name, spec in self.table.engines.items():
             started = time.perf_counter()
             try:
-                engine = create_engine(spec)
+                # Engines size their per-worker resources (interpreters, intra-op threads) from
+                # the worker count the scheduler will really use.
+                engine = create_engine(replace(spec, workers=spec.workers or self.settings.workers))
                 await asyncio.to_thread(engine.load)
                 await asyncio.to_thread(self._warm_up, engine)
             except Exception as exc:  # an engine that cannot load must not take the others down
