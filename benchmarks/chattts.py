@@ -1,9 +1,17 @@
-"""ChatTTS engine on the tiny random model (CPU): batching gain, streaming first-audio latency, and
-join quality of our windowed stream decoding vs ChatTTS's own stream mode. Prints markdown.
+"""ChatTTS engine on random models of ChatTTS's architecture (CPU): batching gain, streaming
+first-audio latency, and join quality of our windowed stream decoding vs ChatTTS's own stream mode.
+Prints markdown.
 
-    .venv/bin/python benchmarks/chattts.py [--threads 1] [--tokens 64] [--repeats 5]
+    .venv/bin/python benchmarks/chattts.py [--sizes tiny small] [--threads 1 2] [--tokens 64]
+                                           [--repeats 5] [--stream-tokens 256] [--no-stream]
 
-Everything runs in-process on ``tests/support/chattts_tiny.py``'s model (random weights, reduced
+Sizes (of the Llama GPT; the DVAE/decoder/Vocos are tiny at every size): ``tiny`` (the tests' model,
+hidden 64 x 2 layers), ``small`` (hidden 768 x 4 layers: the real width, 1/5 of the real depth,
+weights larger than the CPU caches), or ``HIDDENxLAYERS`` (e.g. ``512x6``: heads of 64, MLP 4x).
+Batching is measured round-robin (every repeat runs every size x thread count x batch once), so
+load changes on a shared machine hit all configurations alike; each table cell is a median.
+
+Everything runs in-process on ``tests/support/chattts_tiny.py``'s models (random weights, reduced
 sizes): the figures show the engine's overheads and scaling, not real ChatTTS speed.
 """
 
@@ -25,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from tests.support.chattts_tiny import build_tiny_chattts  # noqa: E402
+from tests.support.chattts_tiny import SMALL_GPT, build_tiny_chattts  # noqa: E402
 
 from ttsgate.engines import chattts_stream as cs  # noqa: E402
 from ttsgate.engines.base import EngineSpec, SynthesisInput  # noqa: E402
@@ -55,19 +63,55 @@ def engine(assets: Path, tokens: int, threads: int, **extra: Any) -> ChatTTSEngi
     return eng
 
 
-def bench_batches(eng: ChatTTSEngine, repeats: int) -> list[tuple[int, float, float]]:
-    rows = []
-    eng.synthesize([SynthesisInput(SENTENCES[0], "zh")])  # warm
-    for b in (1, 2, 4, 8):
-        items = [SynthesisInput(SENTENCES[i % 8], "zh", f"chattts_0{i % 8 + 1}") for i in range(b)]
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            eng.synthesize(items)
-            times.append(time.perf_counter() - t0)
-        med = statistics.median(times)
-        rows.append((b, med, b / med))
-    return rows
+def gpt_size(spec: str) -> dict[str, int]:
+    """``build_tiny_chattts`` keyword arguments for a ``--sizes`` entry."""
+    if spec == "tiny":
+        return {}
+    if spec == "small":
+        return dict(SMALL_GPT)
+    try:
+        hidden, layers = (int(x) for x in spec.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"--sizes: {spec!r} is not tiny, small or HIDDENxLAYERS") from None
+    return {"hidden": hidden, "layers": layers, "heads": max(1, hidden // 64), "intermediate": 4 * hidden}
+
+
+def describe(eng: ChatTTSEngine) -> str:
+    g = eng._chat.config.gpt
+    n = sum(p.numel() for p in eng._chat.gpt.gpt.parameters())
+    return (
+        f"GPT hidden {g.hidden_size} × {g.num_hidden_layers} layers ({g.num_attention_heads} heads, "
+        f"MLP {g.intermediate_size}): {n / 1e6:.1f} M parameters = {n * 4 / 1e6:.1f} MB float32"
+    )
+
+
+BATCHES = (1, 2, 4, 8)
+
+
+def batch_items(b: int) -> list[SynthesisInput]:
+    return [SynthesisInput(SENTENCES[i % 8], "zh", f"chattts_0{i % 8 + 1}") for i in range(b)]
+
+
+def bench_batches(
+    engines: dict[str, ChatTTSEngine], threads: list[int], repeats: int
+) -> dict[tuple[str, int, int], list[float]]:
+    """Seconds per ``synthesize`` call for every (size, threads, batch), round-robin over repeats
+    after one discarded warm-up pass."""
+    import torch
+
+    times: dict[tuple[str, int, int], list[float]] = {}
+    for rep in range(repeats + 1):
+        for size, eng in engines.items():
+            for t in threads:
+                torch.set_num_threads(t)
+                for b in BATCHES:
+                    items = batch_items(b)
+                    t0 = time.perf_counter()
+                    eng.synthesize(items)
+                    dt = time.perf_counter() - t0
+                    if rep:
+                        times.setdefault((size, t, b), []).append(dt)
+    return times
 
 
 def bench_first_audio(eng: ChatTTSEngine, repeats: int) -> dict[str, float]:
@@ -204,36 +248,31 @@ def bench_joins(eng: ChatTTSEngine, tokens: int) -> list[dict[str, Any]]:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--tokens", type=int, default=64)
-    ap.add_argument("--stream-tokens", type=int, default=256)
-    ap.add_argument("--repeats", type=int, default=5)
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        assets = build_tiny_chattts(Path(tmp))
-        eng = engine(assets, args.tokens, args.threads)
-        batches = bench_batches(eng, args.repeats)
-        eng.close()
-        eng = engine(assets, args.stream_tokens, args.threads)
-        lat = bench_first_audio(eng, args.repeats)
-        joins = bench_joins(eng, args.stream_tokens)
-        eng.close()
-    print(f"host: {platform.machine()}, {os.cpu_count()} cores (shared), torch threads {args.threads}, "
-          f"load average {os.getloadavg()[0]:.1f}\n")  # fmt: skip
-    print(f"### Batching ({args.tokens} tokens = {args.tokens * 512 / 24000:.2f} s of audio per sentence)\n")
-    print("| batch | s per call (median) | sentences/s | vs batch 1 |\n|---|---|---|---|")
-    base = batches[0][2]
-    for b, med, rate in batches:
-        print(f"| {b} | {med:.3f} | {rate:.2f} | {rate / base:.2f}× |")
-    n = args.stream_tokens
-    print(f"\n### Streaming, one sentence of {n} tokens ({n * 512 / 24000:.1f} s of audio)\n")
+def print_batches(
+    size: str, desc: str, threads: list[int], tokens: int, times: dict[tuple[str, int, int], list[float]]
+) -> None:
+    print(f"### Batching, {size}: {desc}\n")
+    audio = tokens * 512 / 24000
+    print(f"{tokens} tokens = {audio:.2f} s of audio per sentence; s per call: median [min–max]\n")
+    head = " | ".join(f"{t} thread{'s' * (t > 1)}: s per call | sentences/s | vs batch 1" for t in threads)
+    print(f"| batch | {head} |\n|---|{'---|---|---|' * len(threads)}")
+    for b in BATCHES:
+        cells = []
+        for t in threads:
+            ts = times[(size, t, b)]
+            med, base = statistics.median(ts), statistics.median(times[(size, t, 1)])
+            cells.append(f"{med:.3f} [{min(ts):.3f}–{max(ts):.3f}] | {b / med:.2f} | {base * b / med:.2f}×")
+        print(f"| {b} | {' | '.join(cells)} |")
+    print()
+
+
+def print_stream(size: str, n: int, lat: dict[str, float], joins: list[dict[str, Any]]) -> None:
+    print(f"### Streaming, {size}, one sentence of {n} tokens ({n * 512 / 24000:.1f} s of audio)\n")
     print("| | first audio (s) | whole stream (s) |\n|---|---|---|")
     print(f"| ttsgate `synthesize_stream` | {lat['ours_first']:.3f} | {lat['ours_total']:.3f} |")
     print(f"| ChatTTS `infer(stream=True)` | {lat['theirs_first']:.3f} | {lat['theirs_total']:.3f} |")
     print(f"| offline `synthesize` (no stream) | — | {lat['offline']:.3f} |")
-    print("\n### Joins (same token sequence; error vs the offline decode of the whole sequence)\n")
+    print(f"\n### Joins, {size} (same token sequence; error vs the offline decode of the whole sequence)\n")
     print(
         "| method | joins | error within ±512 samples of joins (dB) | jump² at join / mean diff² "
         "| error over whole signal (dB) | tokens decoded |"
@@ -245,6 +284,45 @@ def main() -> None:
         print(
             f"| {j['method']} | {j['joins']} | {be} | {jr} | {j['overall_error_db']:.1f} | {j['decoded']} |"
         )
+    print()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", nargs="+", default=["tiny"], help="tiny, small or HIDDENxLAYERS")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1])
+    ap.add_argument("--tokens", type=int, default=64)
+    ap.add_argument("--stream-tokens", type=int, default=256)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--no-stream", action="store_true", help="batching only")
+    args = ap.parse_args()
+    load0 = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        assets = {s: build_tiny_chattts(Path(tmp) / s, **gpt_size(s)) for s in args.sizes}
+        engines = {s: engine(a, args.tokens, args.threads[0]) for s, a in assets.items()}
+        descs = {s: describe(e) for s, e in engines.items()}
+        times = bench_batches(engines, args.threads, args.repeats)
+        for e in engines.values():
+            e.close()
+        load1 = os.getloadavg()
+        streams = {}
+        if not args.no_stream:
+            for s, a in assets.items():
+                eng = engine(a, args.stream_tokens, args.threads[0])
+                streams[s] = (bench_first_audio(eng, args.repeats), bench_joins(eng, args.stream_tokens))
+                eng.close()
+    load2 = os.getloadavg()
+    loads = " → ".join(f"{la[0]:.2f}/{la[1]:.2f}/{la[2]:.2f}" for la in (load0, load1, load2))
+    print(
+        f"host: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}, "
+        f"{args.repeats} repeats; load average (1/5/15 min) start → after batching → end: {loads}\n"
+    )
+    for s in args.sizes:
+        print_batches(s, descs[s], args.threads, args.tokens, times)
+    if streams:
+        print(f"Streaming and joins: torch threads {args.threads[0]}.\n")
+    for s, (lat, joins) in streams.items():
+        print_stream(s, args.stream_tokens, lat, joins)
 
 
 if __name__ == "__main__":
