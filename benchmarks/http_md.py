@@ -19,7 +19,7 @@ B = Path(__file__).resolve().parent
 def env(run: BenchRun) -> str:
     h = run.meta["host"]
     return (
-        f"Host: {h['cpu']}, {h['cores']} cores shared with other engineers' jobs; load average "
+        f"Host: {h['cpu']}, {h['cores']} cores (client and servers on the same cores); load average "
         f"{h['loadavg']} before, {run.meta['loadavg_after']} after; {h['time']}."
     )
 
@@ -42,8 +42,9 @@ def main(notes_vs: str, notes_over: str) -> None:
     on = load_run(B / "vs_piper_http/cache_on/results.json")
     (B / "vs_piper_http.md").write_text(
         "# ttsgate vs piper's own http server, same joe voice\n\n"
-        "Both servers run side by side (started by `ttsgate bench --start`); at each concurrency level "
-        "ttsgate is measured, then piper, so both see the same machine load. Texts: English "
+        "The servers run side by side (started by `ttsgate bench --start`): ttsgate with 1 worker "
+        "(the default) and with `TTSGATE_WORKERS=2`, and piper's own http server; at each concurrency "
+        "level each target is measured in turn, so all see the same machine load. Texts: English "
         "sentences (cache off: the 48 distinct ones of texts_en.txt; cache on: 4 repeated), cycled; "
         "ttsgate returns streamed WAV at 24 kHz, piper a WAV at 22.05 kHz; every "
         "response decoded with PyAV and checked against the reference length of its text.\n\n"

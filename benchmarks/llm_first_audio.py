@@ -10,7 +10,9 @@ For a Chinese and an English reply (tokens at ``--tps`` per second), measured at
 
 On the sine voices always; on the real voices (zh-baker, piper-joe) when tensorflow and piper are
 importable (loading them takes ~30 s). Everything runs in this process (servers in threads), cache
-off. Usage: ``python benchmarks/llm_first_audio.py [--runs 5] [--tps 30] [--sine-only]``.
+off. ``--segmenter-rev REV`` runs with ``src/ttsgate/text/segment.py`` as it was at git revision REV
+(read with ``git show``), for a before/after under the same machine conditions.
+Usage: ``python benchmarks/llm_first_audio.py [--runs 5] [--tps 30] [--sine-only] [--segmenter-rev REV]``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import argparse
 import importlib.util
 import json
 import statistics
+import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import httpx
@@ -116,6 +120,25 @@ def bench(name: str, table: VoiceTable | None, voices: dict[str, str], runs: int
     return rows
 
 
+def use_segmenter_from(rev: str) -> None:
+    """Swap in ``segment.py`` from git revision ``rev`` where the live-text and text paths use it."""
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "show", f"{rev}:src/ttsgate/text/segment.py"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    old = types.ModuleType("segment_at_rev")
+    exec(compile(source, f"segment.py@{rev}", "exec"), old.__dict__)
+    import ttsgate.llm.segments
+    import ttsgate.text.pipeline
+
+    ttsgate.llm.segments.IncrementalSegmenter = old.IncrementalSegmenter  # type: ignore[attr-defined]
+    ttsgate.text.pipeline.split_segments = old.split_segments  # type: ignore[attr-defined]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -123,8 +146,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tps", type=float, default=30.0, help="fixture LLM tokens per second")
     parser.add_argument("--sine-only", action="store_true")
+    parser.add_argument("--segmenter-rev", help="use src/ttsgate/text/segment.py of this git revision")
     args = parser.parse_args()
-    print(f"tokens/s={args.tps:g}, median of {args.runs} runs, milliseconds")
+    if args.segmenter_rev:
+        use_segmenter_from(args.segmenter_rev)
+    segmenter = f"segment.py at {args.segmenter_rev}" if args.segmenter_rev else "segment.py of the work tree"
+    print(f"tokens/s={args.tps:g}, median of {args.runs} runs, milliseconds, {segmenter}")
     print(
         "| voices | reply | first segment | request→audio | first token→audio | segment's last token→audio "
         "| segment synthesis alone | within goal |"

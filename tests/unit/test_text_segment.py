@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import itertools
+import re
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ttsgate.exceptions import InvalidRequestError
 from ttsgate.text import IncrementalSegmenter, split_segments
+from ttsgate.text.segment import MIN_SPEAKABLE, _speakable
 
 LONG_ZH = "今天天气很好，我们去公园散步吧，顺便买点水果和蔬菜回家做饭。晚上再看一部电影，然后早点休息。"
 
@@ -71,8 +77,8 @@ def test_incremental_releases_before_the_end() -> None:
 
 def test_incremental_sentence_end_followed_by_space() -> None:
     seg = IncrementalSegmenter()
-    assert seg.feed("Hello, my friend.") == []
-    assert seg.feed(" ") == ["Hello, my friend."]
+    assert seg.feed("Hello, my friend.") == ["Hello,"]  # the first clause
+    assert seg.feed(" ") == ["my friend."]
     assert seg.feed("How are") == []
     assert seg.flush() == ["How are"]
 
@@ -82,3 +88,138 @@ def test_incremental_waits_on_abbreviation_and_decimal() -> None:
     assert seg.feed("Mr. ") == []
     assert seg.feed("Smith paid 3.") == []
     assert seg.feed("5 dollars. ") == ["Mr. Smith paid 3.5 dollars."]
+
+
+# The first segment ends at its first clause boundary (see ttsgate.text.segment's docstring).
+
+
+def test_first_clause_is_cut_off() -> None:
+    text = "Sure, here is a short answer. Paris is the capital of France, with about two million people."
+    assert split_segments(text) == [
+        "Sure,",
+        "here is a short answer.",
+        "Paris is the capital of France, with about two million people.",  # later: unchanged
+    ]
+    assert split_segments("没问题，我来简单介绍一下。") == ["没问题，", "我来简单介绍一下。"]
+    assert split_segments("请注意：明天有雨。") == ["请注意：", "明天有雨。"]
+    assert split_segments("今天天气很好、适合散步") == ["今天天气很好、", "适合散步"]
+
+
+def test_first_clause_needs_speech_on_both_sides() -> None:
+    assert split_segments("So, here is the answer.") == ["So, here is the answer."]  # 2 letters
+    assert split_segments("好的，我来简单介绍一下。") == ["好的，我来简单介绍一下。"]  # 2 Han characters
+    assert split_segments("Sure, ok.") == ["Sure, ok."]  # too little after it
+    assert split_segments("Sure, ok. Then we go on.") == ["Sure, ok.", "Then we go on."]
+    assert split_segments("你好啊朋友，好。") == ["你好啊朋友，好。"]
+
+
+def test_first_clause_is_at_most_first_max() -> None:
+    text = "Paris is the capital of France, with about two million people."
+    assert split_segments(text) == [text]
+    assert split_segments(text, first_max=40) == [
+        "Paris is the capital of France,",
+        "with about two million people.",
+    ]
+    assert split_segments("Sure, here is a short answer.", first_max=80) == ["Sure, here is a short answer."]
+
+
+def test_first_clause_not_inside_numbers_or_urls() -> None:
+    assert split_segments("It is 1,000 km, give or take.") == ["It is 1,000 km,", "give or take."]
+    assert split_segments("See http://a.com/x for more.") == ["See http://a.com/x for more."]
+    assert split_segments("At 10:30 we leave, ok?") == ["At 10:30 we leave, ok?"]
+
+
+def test_incremental_first_clause_on_the_next_token() -> None:
+    seg = IncrementalSegmenter()
+    assert seg.feed("Sure") == []
+    assert seg.feed(",") == []
+    assert seg.feed(" here") == ["Sure,"]
+    assert seg.feed(" is a short answer") == []
+    assert seg.feed(".") == []
+    assert seg.feed(" Paris, France") == ["here is a short answer."]  # later commas: no early cut
+    assert seg.flush() == ["Paris, France"]
+
+
+def test_incremental_first_clause_waits_for_speech_after_it() -> None:
+    seg = IncrementalSegmenter()
+    assert seg.feed("Sure, I") == []  # "I" alone could still be the whole rest ("Sure, I.")
+    assert seg.feed(" can") == ["Sure,"]
+    seg = IncrementalSegmenter()
+    for token in ["It", " is", " 1", ","]:
+        assert seg.feed(token) == []
+    assert seg.feed("000") == []  # not a clause boundary after all
+    assert seg.feed(" km, give") == ["It is 1,000 km,"]
+    seg = IncrementalSegmenter()
+    for token in ["好的", "，", "我来", "简单", "介绍"]:
+        assert seg.feed(token) == []
+    assert seg.feed("一下。") == []
+    assert seg.feed("北京") == ["好的，我来简单介绍一下。"]  # a complete first sentence: on the next token
+
+
+def test_incremental_later_segments_still_wait_for_enough_text() -> None:
+    seg = IncrementalSegmenter()
+    assert seg.feed("好的，我来简单介绍一下。北京") == ["好的，我来简单介绍一下。"]
+    assert seg.feed("是首都。") == []
+    assert seg.feed("故宫") == []  # later segments: unchanged, "故宫" could be a short last piece
+    assert seg.feed("很大") == ["北京是首都。"]
+    seg = IncrementalSegmenter()
+    assert seg.feed("我们现在就出发吧！") == []
+    assert seg.feed("嗯") == ["我们现在就出发吧！"]  # split_segments would merge a short ending
+    assert seg.flush() == ["嗯"]
+
+
+_WS = re.compile(r"\s+")
+_PIECES = [
+    "Sure",
+    ",",
+    " ",
+    "I",
+    " can",
+    "好的",
+    "，",
+    "我来",
+    "介绍",
+    "。",
+    ". ",
+    "3",
+    ".5",
+    "Mr.",
+    "?",
+    "\n",
+]
+_PIECES += ["、", "：", ":", "//", "http", "a", "没问题", "1,000", "привет", "ok", "!"]
+
+
+def _cuts(pieces: list[str]) -> set[int]:
+    """Segment boundaries as offsets into the text without whitespace."""
+    out, n = set(), 0
+    for piece in pieces[:-1]:
+        n += len(_WS.sub("", piece))
+        out.add(n)
+    return out
+
+
+@given(
+    text=st.one_of(st.text(max_size=60), st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)),
+    cuts=st.lists(st.integers(0, 200), max_size=12),
+)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_incremental_cuts_where_split_segments_cuts(text: str, cuts: list[int]) -> None:
+    points = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
+    seg = IncrementalSegmenter()
+    out: list[str] = []
+    for a, b in itertools.pairwise(points):
+        out += seg.feed(text[a:b])
+    out += seg.flush()
+    whole = split_segments(text)
+    flat = _WS.sub("", text)
+    assert _WS.sub("", "".join(out)) == flat
+    mine, theirs = _cuts(out), _cuts(whole)
+    if whole and out:
+        assert out[0] == whole[0] or _speakable(whole[0][len(out[0]) :]) < MIN_SPEAKABLE
+    # Elsewhere they differ only next to a piece too short to stand alone (merged in one, not the other).
+    every = sorted(mine | theirs | {0, len(flat)})
+    for cut in mine ^ theirs:
+        i = every.index(cut)
+        before, after = flat[every[i - 1] : cut], flat[cut : every[i + 1]]
+        assert min(_speakable(before), _speakable(after)) < MIN_SPEAKABLE, (out, whole)

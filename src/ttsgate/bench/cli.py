@@ -11,7 +11,8 @@ machine's conditions):
   ``--rate-factor`` × capacity for ``--duration`` seconds (Poisson or fixed arrivals).
 
 Before measuring, each text is sent once per target: its decoded duration is the reference that
-marks later responses ``truncated``.
+marks later responses ``truncated``. ``--unique`` makes every request's text distinct
+(``load.unique_text``), so that single-flight or a cache cannot merge repeated texts.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="wav", choices=("mp3", "opus", "aac", "flac", "wav", "pcm"))
     p.add_argument("--text", action="append", help="a text to send (repeatable; cycled through)")
     p.add_argument("--texts-file", type=Path, help="texts, one per line")
+    p.add_argument(
+        "--unique",
+        action="store_true",
+        help="make every request's text distinct (a counter read digit by digit, appended as a clause "
+        "of constant length), so that no two requests share a synthesis through single-flight or a cache",
+    )
     p.add_argument("--concurrency", type=_levels, default=[1, 4, 8], help="levels, e.g. 1,4,8,16")
     p.add_argument("--requests", type=int, default=20, help="requests per level (closed loop)")
     p.add_argument("--duration", type=float, help="seconds per level (sweep) or of the open loop")
@@ -137,7 +144,7 @@ class _Session:
         self.args = args
         self.targets = targets
         self.t0 = time.perf_counter()
-        self.measurer = Measurer(_texts(args), t0=self.t0, tolerance=args.tolerance)
+        self.measurer = Measurer(_texts(args), t0=self.t0, tolerance=args.tolerance, unique=args.unique)
         self.phases: list[Phase] = []
         self.results: list[RequestResult] = []
         self.checks: list[str] = []

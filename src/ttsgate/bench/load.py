@@ -10,13 +10,19 @@ A ``Target`` is a labelled endpoint of one of three kinds:
 Every response is read to the end, timed (first body byte, last byte) and decoded with PyAV; a
 response whose decoded duration is short of the reference response of the same text is counted
 ``truncated``, one that does not decode ``corrupt`` (``stats.check_audio``).
+
+With ``unique`` every request's text is made distinct (``unique_text``): a server that shares one
+synthesis between identical in-flight texts (single-flight) or caches them would otherwise do less
+work than the request count says.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +37,51 @@ KINDS = ("openai", "tts", "piper")
 _CONTAINERS = {"aac": "aac", "opus": "ogg", "mp3": "mp3", "flac": "flac", "wav": "wav"}
 
 OnDone = Callable[[RequestResult], None]
+
+# One syllable each (no "zero", no "seven"): every counter is spoken in the same number of syllables.
+_EN_DIGITS = ("one", "two", "three", "four", "five", "six", "eight", "nine")
+_ZH_DIGITS = "一二三四五六八九"
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_FINAL = re.compile(r"[.!?。！？…；;，,、：:]*[\"'”’」』)）]*\s*$")
+
+
+def counter_words(n: int, *, han: bool = False, width: int = 4) -> str:
+    """``n`` in base 8, at least ``width`` digits, with the eight one-syllable digit names: English
+    words joined by hyphens (one word to a segmenter, which cuts long text at spaces; spoken as
+    separate words), or Han numerals with ``han``: 0 → "one-one-one-one", 9 → "one-one-two-two"."""
+    digits: list[int] = []
+    while n or len(digits) < width:
+        n, d = divmod(n, 8)
+        digits.append(d)
+    if han:
+        return "".join(_ZH_DIGITS[d] for d in reversed(digits))
+    return "-".join(_EN_DIGITS[d] for d in reversed(digits))  # one word: never cut in two
+
+
+def unique_text(text: str, n: int) -> str:
+    """``text`` made distinct by the counter ``n``: every sentence or clause (as ``split_segments``
+    cuts the text, at most 80 characters) gets ``counter_words(n)`` at its start and its end.
+
+    ``unique_text("It rained.", 9)`` is ``"one-one-two-two It rained one-one-two-two."``. A server that
+    shares a synthesis between identical in-flight *segments* (ttsgate's single-flight) would still
+    share a piece that lacks the counter, so each piece carries it at both ends: when the server cuts
+    a decorated piece in two (it is at most ~120 characters), both halves hold a whole counter. Every
+    counter below 8**4 = 4096 adds eight one-syllable words (Han text: eight characters) per piece,
+    so the audio stays comparable from request to request (with piper's joe voice one counter takes
+    0.8–1.3 s); the reference response is measured with counter 0, "one-one-one-one", about the
+    shortest, so a longer counter never looks truncated. Han text cut without a comma in the first
+    80 characters can still split a counter: keep Han sentences shorter than ~70 characters.
+    """
+    from ttsgate.text import split_segments
+
+    han = bool(_HAN.search(text))
+    words = counter_words(n, han=han)
+    out = []
+    for piece in split_segments(text, first_max=80, max_len=80) or [text]:
+        m = _FINAL.search(piece)
+        body, final = (piece[: m.start()], m.group().strip()) if m else (piece, "")
+        out.append(f"{words}{body}{words}{final or '。'}" if han else f"{words} {body} {words}{final or '.'}")
+    return ("" if han else " ").join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +154,23 @@ def _transport_kind(exc: BaseException) -> str:
 class Measurer:
     """Sends one text to one target and returns its ``RequestResult`` (decoding off the event loop)."""
 
-    def __init__(self, texts: Sequence[str], *, t0: float, tolerance: float = 0.2) -> None:
+    def __init__(
+        self, texts: Sequence[str], *, t0: float, tolerance: float = 0.2, unique: bool = False
+    ) -> None:
         self.texts = list(texts)
         self.t0 = t0
         self.tolerance = tolerance
+        self.unique = unique
         self.expected: dict[tuple[str, int], float] = {}  # (target, text id) -> reference duration
+        self._counter = itertools.count(1)  # next() is atomic: safe from the sequential thread too
+
+    def text_for(self, text_id: int, *, reference: bool = False) -> str:
+        """The text one request sends: ``texts[text_id]``, or with ``unique`` that text made distinct
+        by a counter shared by all requests (0 for the reference requests)."""
+        text = self.texts[text_id]
+        if not self.unique:
+            return text
+        return unique_text(text, 0 if reference else next(self._counter))
 
     def _finish(
         self,
@@ -135,7 +198,7 @@ class Measurer:
         return res
 
     async def one(self, client: httpx.AsyncClient, target: Target, phase: str, text_id: int) -> RequestResult:
-        method, url, kw = target.request(self.texts[text_id])
+        method, url, kw = target.request(self.text_for(text_id, reference=phase == "reference"))
         chunks: list[bytes] = []
         status, ttfa, exc = 0, None, None
         start = time.perf_counter()
@@ -154,7 +217,7 @@ class Measurer:
         )
 
     def one_sync(self, client: httpx.Client, target: Target, phase: str, text_id: int) -> RequestResult:
-        method, url, kw = target.request(self.texts[text_id])
+        method, url, kw = target.request(self.text_for(text_id, reference=phase == "reference"))
         chunks: list[bytes] = []
         status, ttfa, exc = 0, None, None
         start = time.perf_counter()

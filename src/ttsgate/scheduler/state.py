@@ -41,8 +41,10 @@ RATE_WINDOW_S = 30.0
 FALLBACK_JOB_S = 0.25
 RETRY_AFTER_MIN_S = 1.0
 RETRY_AFTER_MAX_S = 60.0
-# How far ahead of later segments a request's first segment may jump (seconds of their waiting).
-HEAD_START_S = 2.0
+# How far ahead of later segments a request's first segment may jump (seconds of their waiting):
+# about one segment's synthesis. 2 s made the second clause of a request wait ~2 s under load
+# (benchmarks/overload.md); 0.3 s kept time to first audio low with half the tail.
+HEAD_START_S = 0.3
 
 
 class Waiter(Protocol):

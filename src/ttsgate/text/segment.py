@@ -4,6 +4,26 @@
 does the same over a token stream, releasing a segment as soon as its end is certain. Segments are
 slices of the input with the surrounding whitespace stripped: concatenated they give the input
 less the whitespace at the cuts.
+
+The first segment is special, so that the first audio leaves early: it ends at the *first clause
+boundary* (，、：, ; : — a comma inside a number such as 1,000 or a URL's ``://`` is not one) whose
+clause is at most ``first_max`` characters and holds at least ``FIRST_CLAUSE_MIN`` letters, digits
+or Han characters, provided at least ``MIN_SPEAKABLE`` of them follow it in the same sentence. Both
+thresholds are 3, the length below which ``_merge_short`` already judges a piece too short to sound
+natural alone: "Sure," "Yes," "没问题，" are cut off; "So," "Hi," "好的，" are not (two letters or Han
+characters are a blip of audio, too short to cover the next segment's synthesis). Requiring speech
+*after* the boundary keeps a short sentence ("Okay, go.") whole; a stream waits for the token(s)
+that bring those three ("Sure," is released on " here"; after "Sure, I" it waits for " can").
+Every condition only becomes true as text is appended and never false again, which is what keeps
+``split_segments`` and ``IncrementalSegmenter`` giving the same segments for any chunking. With
+``first_max >= max_len`` the first segment is cut like any other.
+
+A stream's first segment also does not wait for the text after it to be long enough: a complete
+first sentence ("…一下。" then "北京") is released on the next speakable token, whereas later
+segments keep waiting for three speakable characters, because ``split_segments`` folds a short
+*last* piece ("…吧！嗯。") into the segment before it. So a stream whose second piece turns out to be
+such a short ending speaks it on its own. Merging short pieces (which a stream cannot do into a
+segment already released) is the only way the two differ.
 """
 
 from __future__ import annotations
@@ -65,6 +85,7 @@ _COMMA = re.compile(r"[，、；：]|,(?!\d)|;|(?<!\d):(?!\d|//)")
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _SPEAKABLE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 MIN_SPEAKABLE = 3
+FIRST_CLAUSE_MIN = 3
 
 Span = tuple[int, int]
 
@@ -90,16 +111,13 @@ def _speakable(text: str) -> int:
     return len(_SPEAKABLE.findall(text))
 
 
-def _cut_long(text: str, span: Span, limit: int, *, commas_only: bool = False) -> list[Span]:
-    """Cut a span longer than ``limit`` at commas, greedily; then at spaces or anywhere
-    (with ``commas_only``: at the last comma within the limit, or not at all)."""
+def _cut_long(text: str, span: Span, limit: int) -> list[Span]:
+    """Cut a span longer than ``limit`` at commas, greedily; then at spaces or anywhere."""
     start, end = span
     out: list[Span] = []
     while end - start > limit:
         window = text[start : start + limit + 1]
         cuts = [m.end() for m in _COMMA.finditer(window) if _speakable(window[: m.end()]) >= MIN_SPEAKABLE]
-        if not cuts and commas_only:
-            break
         if not cuts:
             cuts = [m.end() for m in re.finditer(r"\s+", window) if m.start() > 0]
         if not cuts:
@@ -122,7 +140,9 @@ def _strip(text: str, span: Span) -> Span:
     return start, end
 
 
-def _merge_short(text: str, spans: list[Span], max_len: int) -> list[Span]:
+def _merge_short(text: str, spans: list[Span], max_len: int, *, complete: bool = True) -> list[Span]:
+    """Merge pieces too short to stand alone into a neighbour; with ``complete=False`` (the text may
+    go on) a short last piece is left alone: it is unfinished, not short."""
     out: list[Span] = []
     for span in spans:
         if out and _speakable(text[span[0] : span[1]]) == 0:
@@ -136,7 +156,8 @@ def _merge_short(text: str, spans: list[Span], max_len: int) -> list[Span]:
         else:
             out.append(span)
     if (
-        len(out) > 1
+        complete
+        and len(out) > 1
         and _speakable(text[out[-1][0] : out[-1][1]]) < MIN_SPEAKABLE
         and out[-1][1] - out[-2][0] <= max_len
     ):
@@ -145,10 +166,25 @@ def _merge_short(text: str, spans: list[Span], max_len: int) -> list[Span]:
     return out
 
 
-def segment_spans(text: str, *, first_max: int | None = 20, max_len: int = 80) -> list[Span]:
-    """The (start, end) slices of ``text`` that ``split_segments`` returns."""
+def segment_spans(
+    text: str, *, first_max: int | None = 20, max_len: int = 80, complete: bool = True
+) -> list[Span]:
+    """The (start, end) slices of ``text`` that ``split_segments`` returns (``first_max=None``: no
+    first-clause cut, as for the text after a stream's first segment; ``complete=False``: ``text``
+    may go on, so a short last piece is not merged into the segment before it)."""
     if max_len < 8 or (first_max is not None and first_max < 4):
         raise InvalidRequestError("max_len must be >= 8 and first_max >= 4", param="max_len")
+    if first_max is not None and first_max < max_len:
+        cut = _first_clause_end(text, first_max, max_len)
+        if cut is not None:
+            # Exactly what IncrementalSegmenter does: the clause, then the rest on its own.
+            head = _strip(text, (0, cut))
+            rest = _body_spans(text[cut:], max_len, complete)
+            return [head, *((a + cut, b + cut) for a, b in rest)]
+    return _body_spans(text, max_len, complete)
+
+
+def _body_spans(text: str, max_len: int, complete: bool = True) -> list[Span]:
     spans: list[Span] = []
     start = 0
     for end in [*_sentence_ends(text), len(text)]:
@@ -156,12 +192,30 @@ def segment_spans(text: str, *, first_max: int | None = 20, max_len: int = 80) -
             spans.extend(_cut_long(text, (start, end), max_len))
             start = end
     spans = [s for s in (_strip(text, sp) for sp in spans) if s[1] > s[0]]
-    spans = _merge_short(text, spans, max_len)
-    if first_max is not None and spans and spans[0][1] - spans[0][0] > first_max:
-        head, rest = _cut_long(text, spans[0], first_max, commas_only=True)[0], spans[0]
-        if _speakable(text[head[1] : rest[1]]) >= MIN_SPEAKABLE:
-            spans[0:1] = [_strip(text, head), _strip(text, (head[1], rest[1]))]
-    return spans
+    return _merge_short(text, spans, max_len, complete=complete)
+
+
+def _first_clause_end(text: str, first_max: int, max_len: int) -> int | None:
+    """Where the first segment ends early: the end of the first sentence's first clause boundary
+    (``_COMMA``) with a clause of at most ``first_max`` characters holding ``FIRST_CLAUSE_MIN``
+    speakable characters, followed by ``MIN_SPEAKABLE`` more in the sentence (counted within its
+    first ``max_len`` characters, where a long sentence is cut anyway). ``None`` when there is none.
+
+    Each condition, once true for a prefix of a text, stays true for the whole text: a stream can
+    release the clause as soon as it holds, and the whole text is cut at the same place.
+    """
+    start, _ = _strip(text, (0, len(text)))
+    end = next((e for e in _sentence_ends(text) if e > start), len(text))
+    end = min(end, start + max_len + 1)
+    for m in _COMMA.finditer(text, start):  # no endpos: the lookaheads must see the real text
+        if m.end() >= end or m.end() - start > first_max:
+            break
+        if _speakable(text[start : m.end()]) < FIRST_CLAUSE_MIN:
+            continue
+        if _speakable(text[m.end() : end]) >= MIN_SPEAKABLE:
+            return m.end()
+        break  # later boundaries have even less speech after them
+    return None
 
 
 def split_segments(text: str, *, first_max: int = 20, max_len: int = 80) -> list[str]:
@@ -170,8 +224,9 @@ def split_segments(text: str, *, first_max: int = 20, max_len: int = 80) -> list
     Sentences end at 。！？!?；… and newlines (an ASCII ``.`` only before whitespace and not after
     an abbreviation such as Mr. or U.S., so decimals and URLs stay whole). Sentences longer than
     ``max_len`` are cut at commas (，、,;：); pieces with fewer than three letters, digits or Han
-    characters are merged into a neighbour; the first segment is cut to ``first_max`` characters
-    at a comma (or a space) where possible, so the first audio leaves early.
+    characters are merged into a neighbour. The first segment ends at the first clause boundary
+    of at most ``first_max`` characters with enough speech on both sides (see the module
+    docstring), so the first audio leaves early; ``first_max >= max_len`` turns that off.
     """
     return [text[a:b] for a, b in segment_spans(text, first_max=first_max, max_len=max_len)]
 
@@ -180,7 +235,10 @@ class IncrementalSegmenter:
     """Segments a text that arrives a few characters at a time (LLM token stream).
 
     ``feed`` returns the segments whose end is already certain: a sentence end followed by more
-    text or whitespace, a newline, or a comma cut in a long sentence. ``flush`` returns the rest.
+    text or whitespace, a newline, a comma cut in a long sentence, or the first segment's clause
+    boundary once enough speech follows it. ``flush`` returns the rest. Fed any chunking of a
+    text, it gives ``split_segments``' segments, except that a short tail ``split_segments`` merges
+    into the segment before can come out on its own (that segment was already released).
     """
 
     def __init__(self, *, first_max: int = 20, max_len: int = 80) -> None:
@@ -205,6 +263,14 @@ class IncrementalSegmenter:
         )
         if closed and tail and _speakable(self._buffer[last[0] : last[1]]) >= MIN_SPEAKABLE:
             ready = spans
+        if not ready and not self._emitted:
+            # The first sentence is complete but what follows is still short ("。北京"): batch
+            # segmentation would fold a short *last* piece into it, but here more text is coming.
+            ready = segment_spans(
+                self._buffer, first_max=self.first_max, max_len=self.max_len, complete=False
+            )[:1]
+            if ready == spans[:1]:  # nothing follows it yet
+                ready = []
         if not ready:
             return []
         out = [self._buffer[a:b] for a, b in ready]
