@@ -29,13 +29,17 @@ from tests.support.metrics import total  # noqa: E402
 
 TEXT = "Hello from ttsgate."
 BODY = f'{{"input":"{TEXT}","voice":"alloy","response_format":"mp3"}}'
-ROUNDS, SECONDS, CONNECTIONS = 3, 10, 16
-CONFIGS = [  # name, cache, request cache (the whole-request short-circuit), metrics
-    ("disk", "disk", True, True),
-    ("disk, segment hits only (before)", "disk", False, True),
-    ("redis", "redis", True, True),
-    ("redis, segment hits only (before)", "redis", False, True),
-    ("disk, TTSGATE_METRICS=false", "disk", True, False),
+ROUNDS, SECONDS = 3, 10
+# name, cache, request cache (the whole-request short-circuit), metrics, extra env, wrk connections
+CONFIGS: list[tuple[str, str, bool, bool, dict[str, str], int]] = [
+    ("disk", "disk", True, True, {}, 16),
+    ("disk, 8 connections", "disk", True, True, {}, 8),
+    ("disk, segment hits only (before)", "disk", False, True, {}, 16),
+    ("redis", "redis", True, True, {}, 16),
+    ("redis, 8 connections", "redis", True, True, {}, 8),
+    ("redis, no near tier (before)", "redis", True, True, {"TTSGATE_CACHE_MEMORY_MB": "0"}, 16),
+    ("redis, segment hits only (before)", "redis", False, True, {}, 16),
+    ("disk, TTSGATE_METRICS=false", "disk", True, False, {}, 16),
 ]
 
 
@@ -54,7 +58,9 @@ def serve(port: int, whole_request: bool) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 
-def start(cache: str, whole: bool, metrics: bool, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start(
+    cache: str, whole: bool, metrics: bool, extra: dict[str, str], tmp: Path
+) -> tuple[subprocess.Popen[bytes], str]:
     port = int(
         subprocess.check_output(
             [
@@ -70,6 +76,7 @@ def start(cache: str, whole: bool, metrics: bool, tmp: Path) -> tuple[subprocess
         "TTSGATE_METRICS": str(metrics).lower(),
         "TTSGATE_CACHE_DIR": str(tmp / "cache"),
         "PYTHONPATH": str(ROOT),
+        **extra,
     }
     args = [sys.executable, __file__, "--serve", str(port)] + ([] if whole else ["--segment-only"])
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -86,12 +93,12 @@ def start(cache: str, whole: bool, metrics: bool, tmp: Path) -> tuple[subprocess
         time.sleep(0.1)
 
 
-def wrk(url: str, script: Path) -> tuple[float, float, float, int]:
+def wrk(url: str, script: Path, connections: int) -> tuple[float, float, float, int]:
     out = subprocess.run(
         [
             "wrk",
             "-t1",
-            f"-c{CONNECTIONS}",
+            f"-c{connections}",
             f"-d{SECONDS}s",
             "--latency",
             "-s",
@@ -145,13 +152,13 @@ def main() -> None:
     flights: dict[str, tuple[float, set[int]]] = {}
     try:
         for rnd in range(ROUNDS):
-            for name, cache, whole, metrics in CONFIGS:
+            for name, cache, whole, metrics, extra, conns in CONFIGS:
                 backend = "redis://127.0.0.1:6399/0" if cache == "redis" else cache
                 if cache == "redis":
                     subprocess.run(["redis-cli", "-p", "6399", "flushall"], capture_output=True, check=True)
-                proc, url = start(backend, whole, metrics, tmp / f"{rnd}-{len(results[name])}-{cache}")
+                proc, url = start(backend, whole, metrics, extra, tmp / f"{rnd}-{len(results[name])}-{cache}")
                 try:
-                    if rnd == 0 and whole and metrics and name not in flights:
+                    if rnd == 0 and name in ("disk", "redis"):
                         codes = asyncio.run(_burst(url, 50))
                         flights[name] = (total(url, "ttsgate_segments_synthesized_total"), codes)
                     httpx.post(
@@ -166,7 +173,7 @@ def main() -> None:
                         headers={"content-type": "application/json"},
                         timeout=30,
                     ).raise_for_status()
-                    results[name].append(wrk(url, script))
+                    results[name].append(wrk(url, script, conns))
                     print(name, results[name][-1], flush=True)
                 finally:
                     proc.terminate()

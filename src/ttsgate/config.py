@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     cache_ttl_s: float = Field(300.0, ge=0, description="Cache entry lifetime in seconds (0: no cache).")
     cache_dir: Path = Field(Path("var/cache"), description="Directory of the on-disk cache.")
     cache_max_mb: int = Field(512, ge=1, description="Size cap of the on-disk cache.")
-    cache_memory_mb: int = Field(64, ge=1, description="Size cap of the in-memory hot tier.")
+    cache_memory_mb: int = Field(
+        64, ge=0, description="Size cap of the in-memory tier in front of the disk or Redis cache (0: none)."
+    )
     cache_redirect: bool = Field(
         False, description="Answer a whole-request cache hit with 302 to /v1/audio/{key}.{fmt}."
     )

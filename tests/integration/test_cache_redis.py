@@ -243,3 +243,40 @@ async def test_unreachable_redis_serves_uncached_quickly() -> None:
         assert 1 <= errors(metrics) <= 5  # the breaker skips Redis instead of failing every call
     finally:
         await cache.close()
+
+
+async def test_near_tier_serves_without_a_round_trip_and_keeps_redis_lifetime(
+    make_cache: Callable[..., RedisCache],
+    redis_server: RedisServer,  # noqa: F811
+) -> None:
+    metrics = Metrics("test")
+    writer = make_cache(ttl_s=0.5)
+    reader = make_cache(memory_bytes=1 << 20, metrics=metrics)  # its own TTL (60 s) must not apply
+    k = key(9)
+    await writer.put(k, b"near")
+    assert await reader.get(k) == b"near"  # fetched from Redis with its PTTL
+    redis_server.stop()  # the near copy needs no round trip
+    assert await reader.get(k) == b"near"
+    assert errors(metrics) == 0
+    await asyncio.sleep(0.6)  # past the writer's 0.5 s TTL: the near copy expires with Redis's
+    assert await reader.get(k) is None
+    redis_server.start()
+    hits = metrics.registry.get_sample_value("ttsgate_cache_requests_total", {"backend": "redis", "result": "hit"})
+    assert hits == 2
+
+
+async def test_near_tier_is_filled_by_the_computing_caller(
+    make_cache: Callable[..., RedisCache],
+    redis_server: RedisServer,  # noqa: F811
+) -> None:
+    cache = make_cache(memory_bytes=1 << 20)
+    k = key(10)
+    assert await cache.get_or_compute(k, Compute(b"computed")) == (b"computed", False)
+    raw = aioredis.Redis.from_url(redis_server.url)
+    try:
+        assert await raw.get(KEY_PREFIX + k) == b"computed"  # written through to Redis
+        await raw.delete(KEY_PREFIX + k)
+    finally:
+        await raw.aclose()
+    assert await cache.get_or_compute(k, Compute(b"again")) == (b"computed", True)  # near copy
+    assert await make_cache(memory_bytes=1 << 20).get(k) is None  # another replica sees Redis only

@@ -25,7 +25,7 @@ def create_cache(settings: Settings, metrics: Metrics | None = None) -> AudioCac
             return OffCache(metrics)
         from ttsgate.cache.redis_cache import RedisCache  # redis-py only when asked for
 
-        return RedisCache(kind, ttl_s=ttl_s, metrics=metrics)
+        return RedisCache(kind, ttl_s=ttl_s, metrics=metrics, memory_bytes=settings.cache_memory_mb * _MB)
     kind = kind.lower()
     if kind not in ("memory", "disk", "off"):
         raise ValueError(f"TTSGATE_CACHE={settings.cache!r}: expected memory, disk, off or a redis:// URL")

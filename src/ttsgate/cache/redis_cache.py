@@ -16,6 +16,13 @@ Cross-process single-flight, after the in-process one (one flight per key per pr
    50 ms doubling to 500 ms) so a lost message cannot hang it. The entry found → a hit; the lock
    gone without an entry → back to 2; ``wait_timeout_s`` passed → compute without the lock.
 
+Near tier: an in-process ``MemoryTier`` (``TTSGATE_CACHE_MEMORY_MB``) in front of Redis. Keys are
+content hashes, so an entry's bytes never change: the only thing a replica's copy can get wrong is
+its lifetime, and it keeps Redis's own (a fetched entry's ``PTTL`` comes back in the same round
+trip as its ``GET``). A hit there costs no round trip; it counts as a ``redis`` hit like the disk
+cache's hot-tier hits count as ``disk`` hits. Entries written while Redis is down stay in this
+replica's tier only.
+
 Outages: every Redis call is bounded (short connect/socket timeouts, one immediate reconnect
 attempt, an overall ``asyncio.timeout``). A connection failure counts ``cache_errors{backend=redis}``,
 logs a warning at most every 5 s and opens a circuit breaker: for ``breaker_s`` every call skips
@@ -42,6 +49,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ttsgate.cache.base import BaseCache
 from ttsgate.cache.breaker import CircuitBreaker, Unavailable
+from ttsgate.cache.memory import MemoryTier
 from ttsgate.cache.redis_listener import ReadyListener
 from ttsgate.metrics import Metrics
 
@@ -74,6 +82,7 @@ class RedisCache(BaseCache):
         socket_timeout_s: float = 1.0,
         poll_min_s: float = 0.05,
         poll_max_s: float = 0.5,
+        memory_bytes: int = 0,
     ) -> None:
         super().__init__(ttl_s=ttl_s, metrics=metrics)
         self.client: aioredis.Redis = aioredis.Redis.from_url(
@@ -90,17 +99,39 @@ class RedisCache(BaseCache):
         self._poll = (poll_min_s, poll_max_s)
         self._op_timeout_s = socket_timeout_s + 2 * connect_timeout_s + 0.5
         self._listener = ReadyListener(self.client, READY_CHANNEL, self.breaker)
+        self._near = MemoryTier(memory_bytes, self._clock)
 
     # -- hooks --------------------------------------------------------------------------------
 
+    def _peek(self, key: str) -> bytes | None:
+        return self._near.get(key)
+
     async def _lookup(self, key: str) -> bytes | None:
+        near = self._near.get(key)
+        if near is not None:
+            return near
+
+        async def get_with_ttl() -> tuple[Any, int]:
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.get(KEY_PREFIX + key)
+                pipe.pttl(KEY_PREFIX + key)
+                value, pttl = await pipe.execute()
+            return value, int(pttl)
+
         try:
-            value = await self.op("get", lambda: self._cmd(self.client.get(KEY_PREFIX + key)))
+            value, pttl = await self.op("get", get_with_ttl)
         except Unavailable:
             return None
-        return bytes(value) if value is not None else None
+        if value is None:
+            return None
+        value = bytes(value)
+        if pttl > 0:  # -1 (no expiry) is never written by us; keep such an entry out of the tier
+            self._near.put(key, value, self._clock() + pttl / 1000)
+        return value
 
     async def _store(self, key: str, value: bytes) -> None:
+        self._near.put(key, value, self._expires_at())
+
         async def set_and_publish() -> None:
             async with self.client.pipeline(transaction=False) as pipe:
                 pipe.set(KEY_PREFIX + key, value, px=self._ttl_ms)
