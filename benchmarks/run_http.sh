@@ -37,6 +37,13 @@ if [[ $what == overload || $what == all ]]; then
       --start "q$q=$GATE TTSGATE_MAX_QUEUE=$q $B/ttsgate serve --port 18803" \
       --out "benchmarks/overload/max_queue_$q"
   done
+  for w in ${WAITS:-}; do  # admission by expected wait (seconds) instead of by count
+    $B/ttsgate bench overload --no-progress --voice en_male_joe --requests 20 --duration 60 --rate-factor 10 \
+      --texts-file benchmarks/texts_en.txt --unique ${RATE:+--rate $RATE} \
+      --target "w$w=openai:http://127.0.0.1:18803" \
+      --start "w$w=$GATE TTSGATE_MAX_QUEUE_WAIT_S=$w $B/ttsgate serve --port 18803" \
+      --out "benchmarks/overload/max_queue_wait_$w"
+  done
 fi
 if [[ $what == seed || $what == all ]]; then
   # the seed article's comparison on its own route (GET /tts) and voice, Mandarin, cache off

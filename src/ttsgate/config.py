@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     )
     max_input_chars: int = Field(4096, ge=1, le=100_000, description="Longest accepted input text.")
     max_queue: int = Field(64, ge=1, description="Jobs (segments) allowed to wait per engine before 503.")
+    max_queue_wait_s: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="Also 503 a new request when the synthesis ahead of it would take longer than this "
+        "(expected speech of the queued segments × the engine's measured pace); 0: off.",
+    )
     max_batch_size: int = Field(8, ge=1, le=256, description="Largest batch handed to a batching engine.")
     max_wait_ms: float = Field(5.0, ge=0, le=1000, description="How long a batch waits to fill up.")
     request_timeout_s: float = Field(120.0, gt=0, description="Deadline of one request's synthesis.")

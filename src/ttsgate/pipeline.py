@@ -5,10 +5,12 @@ normalization); ``stream`` speaks them in order. Each language run of a segment 
 that speaks it (the requested voice is a preference), cached per run, synthesized through the
 scheduler, resampled to the one output rate, and the runs are joined into one segment of s16 PCM.
 
-Flow control: the first segment is synthesized alone (its job is the request's admission ticket:
-a full queue refuses it with 503 before any byte is sent); after it, up to ``lookahead`` later
-segments are in flight while earlier ones are being sent, so the audio never waits on the engine
-once started and later segments of many requests can share batches.
+Flow control: the first segment's job is the request's admission ticket (a full queue refuses it
+with 503 before any byte is sent); once it is queued, up to ``lookahead`` later segments are in
+flight too, ranked by the request's start and the speech before them (virtual start time in the
+scheduler), so the engine never idles between a request's segments, requests finish in arrival
+order, a long request's tail gives way to new requests' first segments, and later segments of many
+requests can share batches.
 """
 
 from __future__ import annotations
@@ -97,17 +99,40 @@ class SpeechPipeline:
     ) -> AsyncGenerator[SpokenSegment, None]:
         """Speak segments in order, as they come (a list, or an async source such as an LLM reply).
 
-        The first segment is spoken alone; later ones are started as soon as they arrive, at most
-        ``lookahead`` ahead of the one being sent. Closing the consumer cancels every job in flight.
+        The first segment's job is the admission ticket: nothing else is queued until it is (a
+        refused request leaves no trace in the queue). From then on up to ``lookahead`` later
+        segments are in flight while earlier ones are synthesized and sent, each ranked by its
+        request's start and the speech expected before it, so the engine never idles between the
+        segments of a request, requests finish in arrival order, and a long request's tail gives
+        way to new requests' first segments. Closing the consumer cancels every job in flight.
         """
         source = _aiter(segments)
         # A list is one request: one deadline. A live source (LLM reply, WebSocket) may run long:
         # each of its segments gets the timeout from when it arrives.
         live = isinstance(segments, AsyncIterable)
-        request_deadline = time.monotonic() + opts.timeout_s
+        started = time.monotonic()
+        request_deadline = started + opts.timeout_s
+        speech_before = 0.0  # expected seconds of speech before the next segment
 
-        def deadline() -> float:
-            return time.monotonic() + opts.timeout_s if live else request_deadline
+        def launch(seg: Segment, admitted: asyncio.Event | None = None) -> asyncio.Task[Int16Array]:
+            nonlocal speech_before
+            now = time.monotonic()
+            # A live source's segments are queued as they arrive; a request's by its start and
+            # the speech before them (the scheduler's virtual start time).
+            since, before = (now, 0.0) if live else (started, speech_before)
+            speech_before += seg.expected_audio_s(opts.speed)
+            deadline = now + opts.timeout_s if live else request_deadline
+            return asyncio.create_task(
+                self.speak(
+                    seg,
+                    opts,
+                    first=admitted is not None,
+                    deadline=deadline,
+                    since=since,
+                    speech_before_s=before,
+                    admitted=admitted,
+                )
+            )
 
         pending: deque[tuple[Segment, asyncio.Task[Int16Array]]] = deque()
         next_seg: asyncio.Task[Segment | None] | None = None
@@ -115,32 +140,40 @@ class SpeechPipeline:
             first = await anext(source, None)
             if first is None:
                 return
-            pcm = await self.speak(first, opts, first=True, deadline=deadline())
-            prev = SpokenSegment(0, first.text, pcm, 0.0, 0.0)
-            yield prev
+            admitted = asyncio.Event()
+            task = launch(first, admitted)
+            pending.append((first, task))
+            await _first_of(task, admitted)
+            if task.done():
+                task.result()  # refused or failed: raise before anything else is queued
+            prev: SpokenSegment | None = None
             exhausted = False
             while True:
-                # Top up the window without waiting on a slow source while audio is ready to send.
-                while not exhausted and len(pending) < self.lookahead:
+                # Top up the window without waiting on a slow source while audio is on its way.
+                while not exhausted and len(pending) < self.lookahead + (prev is None):
                     if next_seg is None:
                         next_seg = asyncio.ensure_future(anext(source, None))
-                    if pending and not next_seg.done():
+                    if live and pending and not next_seg.done():  # a list never makes us wait
                         break
                     seg = await next_seg
                     next_seg = None
                     if seg is None:
                         exhausted = True
                         break
-                    task = asyncio.create_task(self.speak(seg, opts, first=False, deadline=deadline()))
-                    pending.append((seg, task))
+                    pending.append((seg, launch(seg)))
                 if not pending:
                     return
                 seg, task = pending.popleft()
                 pcm = await task
-                pos = prev.end_s
-                pause = _pause_after(prev.text)
-                lead = np.zeros(round(pause * OUTPUT_SAMPLE_RATE), dtype=np.int16)
-                prev = SpokenSegment(prev.index + 1, seg.text, np.concatenate([lead, pcm]), pos, pos + pause)
+                if prev is None:
+                    prev = SpokenSegment(0, seg.text, pcm, 0.0, 0.0)
+                else:
+                    pos = prev.end_s
+                    pause = _pause_after(prev.text)
+                    lead = np.zeros(round(pause * OUTPUT_SAMPLE_RATE), dtype=np.int16)
+                    prev = SpokenSegment(
+                        prev.index + 1, seg.text, np.concatenate([lead, pcm]), pos, pos + pause
+                    )
                 yield prev
         finally:
             tasks: list[asyncio.Future[Any]] = [t for _, t in pending]
@@ -187,9 +220,21 @@ class SpeechPipeline:
         return parts
 
     async def speak(
-        self, segment: Segment, opts: SpeechOptions, *, first: bool, deadline: float
+        self,
+        segment: Segment,
+        opts: SpeechOptions,
+        *,
+        first: bool,
+        deadline: float,
+        since: float | None = None,
+        speech_before_s: float = 0.0,
+        admitted: asyncio.Event | None = None,
     ) -> Int16Array:
-        """One segment's audio: its language runs, each routed, cached and synthesized, joined."""
+        """One segment's audio: its language runs, each routed, cached and synthesized, joined.
+
+        ``first``: the segment's first run is the request's admission (refused when the queue is
+        full) and ``admitted`` is set once it is queued; ``since`` and ``speech_before_s`` order its jobs
+        (see ``Scheduler.synthesize``)."""
         parts: list[Int16Array] = []
         for i, (language, text) in enumerate(segment.runs):
             engine, item, key = self.route_run(language, text, opts)
@@ -198,7 +243,14 @@ class SpeechPipeline:
                 engine: Engine = engine, item: SynthesisInput = item, admit: bool = first and i == 0
             ) -> bytes:
                 chunk = await self.scheduler.synthesize(
-                    engine.name, item, priority=0 if first else 1, admit=admit, deadline=deadline
+                    engine.name,
+                    item,
+                    priority=0 if first else 1,
+                    admit=admit,
+                    deadline=deadline,
+                    since=since,
+                    speech_before_s=speech_before_s,
+                    on_queued=admitted.set if admit and admitted is not None else None,
                 )
                 samples = resample(chunk.samples, chunk.sample_rate, OUTPUT_SAMPLE_RATE)
                 return to_int16(samples).tobytes()
@@ -208,6 +260,17 @@ class SpeechPipeline:
         if not parts:
             return np.zeros(0, dtype=np.int16)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+async def _first_of(task: asyncio.Task[Any], event: asyncio.Event) -> None:
+    """Wait until ``task`` is done or ``event`` is set, whichever comes first."""
+    if task.done() or event.is_set():
+        return
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
 
 
 async def _aiter(segments: Iterable[Segment] | AsyncIterable[Segment]) -> AsyncGenerator[Segment, None]:

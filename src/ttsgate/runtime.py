@@ -103,6 +103,7 @@ class Runtime:
             max_queue=s.max_queue,
             max_batch_size=s.max_batch_size,
             max_wait_ms=s.max_wait_ms,
+            max_queue_wait_s=s.max_queue_wait_s,
             workers=s.workers,
             metrics=collect,
             overrides={n: EngineLimits.from_spec(spec) for n, spec in self.table.engines.items()},

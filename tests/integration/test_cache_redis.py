@@ -261,7 +261,9 @@ async def test_near_tier_serves_without_a_round_trip_and_keeps_redis_lifetime(
     await asyncio.sleep(0.6)  # past the writer's 0.5 s TTL: the near copy expires with Redis's
     assert await reader.get(k) is None
     redis_server.start()
-    hits = metrics.registry.get_sample_value("ttsgate_cache_requests_total", {"backend": "redis", "result": "hit"})
+    hits = metrics.registry.get_sample_value(
+        "ttsgate_cache_requests_total", {"backend": "redis", "result": "hit"}
+    )
     assert hits == 2
 
 

@@ -219,3 +219,75 @@ def test_later_segments_that_waited_past_the_head_start_are_not_overtaken() -> N
     order = [state.next_batch(10.0)[0].item.text for _ in range(3)]  # type: ignore[index]
     # waited 10 s > head start: keeps its turn; waited 1 s < head start: the first segment jumps it
     assert order == ["old later segment", "new first segment", "recent later segment"]
+
+
+def test_virtual_start_time_orders_requests_segment_by_segment() -> None:
+    state = QueueState(max_queue=10, max_batch_size=1, max_wait_ms=0)
+    state.append(make_job("x" * 14))  # 1 s of speech
+    warm = state.next_batch(0.0)
+    assert warm is not None
+    state.finished(warm, 0.1)  # pace 0.1: one second of speech takes 0.1 s
+
+    def job(text: str, since: float, before: float, priority: int = 1) -> Job:
+        j = Job(SynthesisInput(text, "en"), "k", Future(), enqueued=5.0, priority=priority)
+        j.since, j.speech_before_s = since, before
+        return j
+
+    for j in (
+        job("long request, after 40 s of its speech", 1.0, 40.0),  # ranks 1 + 4 = 5
+        job("short request, second segment", 3.0, 3.0),  # 3.3
+        job("new request, first segment", 4.0, 0.0, priority=0),  # 4
+        job("old request, third segment", 0.5, 6.0),  # 1.1
+    ):
+        state.append(j)
+    order = [texts(state.next_batch(5.0))[0] for _ in range(4)]
+    assert order == [
+        "old request, third segment",
+        "short request, second segment",
+        "new request, first segment",
+        "long request, after 40 s of its speech",
+    ]
+
+
+def test_follow_up_segments_count_against_the_bound() -> None:
+    state = new_state(max_queue=2)
+    state.append(make_job("first of A", priority=0))
+    state.append(make_job("second of A"), admit=False)
+    with pytest.raises(OverloadedError):  # A's queued tail holds the places a new request would take
+        state.append(make_job("first of B", priority=0))
+
+
+def test_admission_by_expected_wait_uses_the_measured_pace() -> None:
+    state = QueueState(name="e", max_queue=100, max_batch_size=1, max_wait_ms=0, max_queue_wait_s=1.0)
+    sentence = "x" * 28  # ~2 s of expected speech (14 characters per second)
+    state.append(make_job(sentence, 0.0, priority=0))
+    assert state.expected_wait(0.0) is None  # no batch measured yet: only the count bound applies
+    batch = state.next_batch(0.0)
+    assert batch is not None
+    state.finished(batch, 1.0)  # 2 s of speech in 1 s: pace 0.5
+    assert state.work.pace == pytest.approx(0.5)
+    state.append(make_job(sentence, 1.0, priority=0))  # nothing ahead
+    state.append(make_job(sentence, 1.0, priority=0))  # 1 s ahead: admitted (not more than 1 s)
+    assert state.expected_wait(1.0) == pytest.approx(2.0)
+    with pytest.raises(OverloadedError) as refused:
+        state.append(make_job("one more", 1.0, priority=0))
+    assert "TTSGATE_MAX_QUEUE_WAIT_S=1" in refused.value.message
+    assert refused.value.retry_after_s == 2.0
+    running = state.next_batch(1.0)  # one starts: what is left of it shrinks as it runs
+    assert running is not None
+    assert state.expected_wait(1.5) == pytest.approx(1.5)
+    assert state.expected_wait(2.2) == pytest.approx(1.0)  # overdue: counts as done, not negative
+    state.append(make_job("admitted again", 2.2, priority=0))
+    state.finished(running, 2.5, ok=False)  # a failed batch does not move the pace
+    assert state.work.pace == pytest.approx(0.5)
+
+
+def test_expected_wait_is_shared_by_the_workers() -> None:
+    state = QueueState(name="e", max_queue=100, max_batch_size=1, max_wait_ms=0, workers=2)
+    state.append(make_job("x" * 14, 0.0))
+    first = state.next_batch(0.0)
+    assert first is not None
+    state.finished(first, 1.0)  # pace 1.0
+    for _ in range(4):
+        state.append(make_job("x" * 14, 1.0))  # 4 × 1 s of work, 2 workers
+    assert state.expected_wait(1.0) == pytest.approx(2.0)

@@ -79,6 +79,7 @@ class Scheduler:
         max_queue: int = 64,
         max_batch_size: int = 8,
         max_wait_ms: float = 5.0,
+        max_queue_wait_s: float = 0.0,
         workers: int = 1,
         metrics: Metrics | None = None,
         overrides: Mapping[str, EngineLimits] | None = None,
@@ -101,6 +102,8 @@ class Scheduler:
                 max_queue=lim.max_queue or max_queue,
                 max_batch_size=max(1, batch),
                 max_wait_ms=max_wait_ms if lim.max_wait_ms is None else lim.max_wait_ms,
+                max_queue_wait_s=max_queue_wait_s,
+                workers=n_workers,
             )
             executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix=f"ttsgate-{name}")
             self._lanes[name] = _Lane(engine, state, n_workers, executor, asyncio.Semaphore(n_workers))
@@ -152,12 +155,18 @@ class Scheduler:
         priority: int = 1,
         admit: bool = True,
         deadline: float | None = None,
+        since: float | None = None,
+        speech_before_s: float = 0.0,
+        on_queued: Callable[[], None] | None = None,
     ) -> AudioChunk:
         """Speak one segment with ``engine``, batched with other callers' segments.
 
         ``priority`` 0 is a request's first segment (served ahead of later ones, 1). ``admit=False``
         marks a follow-up segment of an accepted request: never refused for a full queue or memory.
-        ``deadline`` is an absolute time on the scheduler's clock (``time.monotonic`` by default).
+        ``deadline`` (fail after) and ``since`` (the request's start) are absolute times on the
+        scheduler's clock (``time.monotonic`` by default); ``since`` and ``speech_before_s`` (the
+        request's expected speech before this segment) order the queue (see ``QueueState``).
+        ``on_queued`` is called once the job is in the queue (admitted).
         Raises OverloadedError, RequestTimeoutError, EngineError, NotReadyError, NotFoundError.
         """
         lane = self._lane(engine)
@@ -175,12 +184,14 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[AudioChunk] = loop.create_future()
         key = lane.engine.batch_key(item)
-        job = Job(item=item, key=key, waiter=future, enqueued=now, priority=priority, deadline=deadline)
+        job = Job(item, key, future, now, priority, deadline, since=since, speech_before_s=speech_before_s)
         try:
             lane.state.append(job, admit=admit)
-        except OverloadedError:
-            self._reject("queue_full")
+        except OverloadedError as exc:
+            self._reject(exc.code or "queue_full")  # queue_full (count) or queue_wait (time)
             raise
+        if on_queued is not None:
+            on_queued()
         self._set_depth(lane)
         lane.wake.set()
         try:
@@ -210,6 +221,7 @@ class Scheduler:
             "max_batch_size": float(lane.state.max_batch_size),
             "drain_rate": lane.state.drain_rate(now),
             "retry_after_s": lane.state.retry_after(now),
+            "expected_wait_s": lane.state.expected_wait(now) or 0.0,
             "released_total": float(lane.state.released_total),
             "rejected_total": float(lane.state.rejected_total),
             "dropped_total": float(lane.state.dropped_total),
@@ -261,8 +273,10 @@ class Scheduler:
                 m.queue_wait.labels(engine=name).observe(max(0.0, started - job.enqueued))
         items = [job.item for job in batch]
         loop = asyncio.get_running_loop()
+        ok = False
         try:
             chunks, wall_s = await loop.run_in_executor(lane.executor, _run_engine, lane.engine, items)
+            ok = True
         except BaseException as exc:
             if isinstance(exc, Exception):
                 if m is not None:
@@ -282,6 +296,7 @@ class Scheduler:
                 raise
             return
         finally:
+            lane.state.finished(batch, self._clock(), ok=ok)
             lane.in_flight -= len(batch)
             lane.slots.release()
         audio_s = sum(c.duration_s for c in chunks)

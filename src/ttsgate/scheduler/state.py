@@ -9,17 +9,23 @@ Rules (Triton / Ray Serve semantics for the timing):
 * Only jobs with equal ``key`` (the engine's ``batch_key(item)``) share a batch.
 * A group is released when it holds ``max_batch_size`` jobs, or when its oldest job has waited
   ``max_wait_ms``; with ``max_wait_ms == 0`` whatever is waiting goes at once.
-* Order is by arrival, with a head start for priority 0 (a request's first segment): it goes ahead
-  of priority-1 jobs (later segments) that arrived less than ``head_start_s`` before it, so
-  time-to-first-audio stays low under load, but a later segment that has waited longer than the
-  head start is not overtaken any more — under sustained overload, new requests cannot starve the
-  requests already accepted (strict priority made their P99 3.8× the unloaded one). Among ready
-  groups the one holding the best-ordered job goes first.
+* Order is by *virtual start time*, earliest first: a job of a request that started at ``since``
+  with ``speech_before_s`` seconds of its speech ahead of it ranks at ``since + pace ×
+  speech_before_s`` — when the segment would start if its request ran alone (the engine's pace
+  measured by ``WorkEstimate``). So requests are served in order of arrival, segment by segment,
+  and a long request's tail (its later segments are "due" far ahead) gives way to new requests'
+  first segments instead of holding the engine until it ends; nothing starves, since every rank is
+  a fixed time. Jobs without ``since``: arrival time, minus a head start of ``head_start_s`` for
+  priority 0 (a request's first segment). Among ready groups the one holding the earliest job goes
+  first.
 * A job whose waiter is already done (the client left, the call was cancelled) is dropped, never
   synthesized. A job past its deadline is failed with ``RequestTimeoutError`` instead of run.
 * At most ``max_queue`` jobs wait. A new request's first job (``admit=True``) finding the queue full
   gets ``OverloadedError`` with ``retry_after_s`` estimated from the recent drain rate; follow-up
   jobs of an accepted request (``admit=False``) are always accepted, so nothing accepted is lost.
+* With ``max_queue_wait_s`` > 0, a new request is also refused when the work ahead of it (queued
+  jobs' expected speech × the engine's measured pace, plus what is left of the running batches;
+  ``WorkEstimate``) would keep it waiting longer than that: admission by time, not by count.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Protocol
 from ttsgate.audio.chunk import AudioChunk
 from ttsgate.engines.base import SynthesisInput
 from ttsgate.exceptions import OverloadedError, RequestTimeoutError
+from ttsgate.scheduler.estimate import WorkEstimate, expected_speech_s
 
 # Drain-rate window, and the per-job time assumed before any batch has been released.
 RATE_WINDOW_S = 30.0
@@ -67,8 +74,11 @@ class Job:
     enqueued: float
     priority: int = 1
     deadline: float | None = None
+    since: float | None = None  # its request's start; None: order by arrival (minus the head start)
+    speech_before_s: float = 0.0  # expected seconds of its request's speech before this job
     seq: int = field(default=0, compare=False)
-    rank: float = field(default=0.0, compare=False)  # arrival minus any head start, set on append
+    rank: float = field(default=0.0, compare=False)  # the virtual start time that orders it, set on append
+    speech_s: float = field(default=0.0, compare=False)  # expected seconds of speech, set on append
 
     def order(self) -> tuple[float, int]:
         return (self.rank, self.seq)
@@ -83,6 +93,8 @@ class QueueState:
         max_wait_ms: float,
         name: str = "",
         head_start_s: float = HEAD_START_S,
+        max_queue_wait_s: float = 0.0,
+        workers: int = 1,
     ) -> None:
         if max_queue < 1 or max_batch_size < 1 or max_wait_ms < 0:
             raise ValueError("max_queue and max_batch_size must be >= 1, max_wait_ms >= 0")
@@ -91,6 +103,8 @@ class QueueState:
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_ms / 1000.0
         self.head_start_s = head_start_s
+        self.max_queue_wait_s = max_queue_wait_s
+        self.work = WorkEstimate(workers)
         self._jobs: list[Job] = []  # kept sorted by Job.order()
         self._seq = itertools.count()
         self._released: deque[tuple[float, int]] = deque()  # (time, jobs) of recent batches
@@ -108,16 +122,23 @@ class QueueState:
     def append(self, job: Job, *, admit: bool = True) -> None:
         """Queue ``job`` (at ``job.enqueued``); raise ``OverloadedError`` when full and ``admit``."""
         self._drop_done()
-        if admit and len(self._jobs) >= self.max_queue:
-            self.rejected_total += 1
-            retry = self.retry_after(job.enqueued)
-            raise OverloadedError(
-                f"engine {self.name!r} is busy: {len(self._jobs)} segments queued; retry in {retry:.0f} s",
-                retry_after_s=retry,
-            )
+        if admit:
+            self._admit(job.enqueued)
+        job.speech_s = expected_speech_s(job.item.text, job.item.speed)
         job.seq = next(self._seq)
-        job.rank = job.enqueued - (self.head_start_s if job.priority == 0 else 0.0)
+        if job.since is not None:
+            job.rank = job.since + self.work.cost(job.speech_before_s)
+        else:
+            job.rank = job.enqueued - (self.head_start_s if job.priority == 0 else 0.0)
         bisect.insort(self._jobs, job, key=Job.order)
+
+    def expected_wait(self, now: float) -> float | None:
+        """Seconds a job queued now would wait before it runs (None until the pace is known)."""
+        return self.work.wait(sum(j.speech_s for j in self._jobs), now)
+
+    def finished(self, batch: list[Job], now: float, *, ok: bool = True) -> None:
+        """A batch returned by ``next_batch`` has ended (its time measures the engine's pace)."""
+        self.work.finished(batch[0].seq, now, ok=ok)
 
     def discard(self, job: Job) -> bool:
         """Remove a waiting job (its caller left); False when it is no longer waiting."""
@@ -146,6 +167,7 @@ class QueueState:
         batch = best[: self.max_batch_size]
         taken = set(map(id, batch))
         self._jobs = [j for j in self._jobs if id(j) not in taken]
+        self.work.started(batch[0].seq, now, sum(j.speech_s for j in batch))
         self._released.append((now, len(batch)))
         self._released_jobs += len(batch)
         self.released_total += len(batch)
@@ -183,6 +205,23 @@ class QueueState:
         return float(min(max(math.ceil(estimate), RETRY_AFTER_MIN_S), RETRY_AFTER_MAX_S))
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _admit(self, now: float) -> None:
+        if len(self._jobs) >= self.max_queue:
+            why = f"{len(self._jobs)} segments queued (TTSGATE_MAX_QUEUE={self.max_queue})"
+            retry, code = self.retry_after(now), "queue_full"
+        elif self.max_queue_wait_s > 0 and (wait := self.expected_wait(now)) is not None:
+            if wait <= self.max_queue_wait_s:
+                return
+            why = f"~{wait:.1f} s of synthesis ahead (TTSGATE_MAX_QUEUE_WAIT_S={self.max_queue_wait_s:g})"
+            retry = float(min(max(math.ceil(wait), RETRY_AFTER_MIN_S), RETRY_AFTER_MAX_S))
+            code = "queue_wait"
+        else:
+            return
+        self.rejected_total += 1
+        raise OverloadedError(
+            f"engine {self.name!r} is busy: {why}; retry in {retry:.0f} s", retry_after_s=retry, code=code
+        )
 
     def _groups(self) -> dict[Hashable, list[Job]]:
         groups: dict[Hashable, list[Job]] = {}

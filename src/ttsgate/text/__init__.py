@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ttsgate.text.cleanup import clean_for_speech
 from ttsgate.text.normalizer import TextNormalizer, parse_lang
-from ttsgate.text.pipeline import Segment, default_normalizer, prepare
+from ttsgate.text.pipeline import Segment, default_normalizer, expected_speech_s, prepare
 from ttsgate.text.runs import detect_language, split_language_runs
 from ttsgate.text.segment import IncrementalSegmenter, split_segments
 
@@ -19,6 +19,7 @@ __all__ = [
     "clean_for_speech",
     "default_normalizer",
     "detect_language",
+    "expected_speech_s",
     "normalize",
     "parse_lang",
     "prepare",
