@@ -55,10 +55,44 @@ def main(notes_vs: str, notes_over: str) -> None:
         + notes_vs,
         encoding="utf-8",
     )
-    parts = ["# Overload: 10× capacity for 60 s\n\n"]
+    parts = [
+        "# Overload: 10× capacity for 60 s\n\n",
+        "![accepted P99 ÷ unloaded P99](overload/summary.png)\n\n",
+    ]
+    ratios: dict[str, tuple[float, float]] = {}
     for d in sorted((B / "overload").glob("max_queue_*")):
-        parts.append(f"## {d.name}\n\n" + section(load_run(d / "results.json"), f"overload/{d.name}", None))
+        run = load_run(d / "results.json")
+        parts.append(f"## {d.name}\n\n" + section(run, f"overload/{d.name}", None))
+        sums = run.summaries()
+        unloaded, over = sums[0], sums[-1]
+        ratios[d.name] = (
+            over.latency["p99"] / unloaded.latency["p99"],
+            over.latency["p50"] / unloaded.latency["p50"],
+        )
+    summary_plot(ratios, B / "overload" / "summary.png")
     (B / "overload.md").write_text("".join(parts) + notes_over, encoding="utf-8")
+
+
+def summary_plot(ratios: dict[str, tuple[float, float]], out: Path) -> None:
+    """Accepted requests' P99 and P50 under overload ÷ the unloaded ones, per configuration."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(ratios)
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(names) + 1.2))
+    ys = range(len(names))
+    ax.barh([y + 0.2 for y in ys], [ratios[n][0] for n in names], height=0.4, label="P99", color="#c64")
+    ax.barh([y - 0.2 for y in ys], [ratios[n][1] for n in names], height=0.4, label="P50", color="#48a")
+    ax.set_yticks(list(ys), names)
+    ax.axvline(2.0, color="k", ls="--", lw=1, label="goal: P99 ≤ 2×")
+    ax.set_xscale("log")
+    ax.set_xlabel("accepted latency under 10× overload ÷ unloaded (log scale)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ machine's conditions):
   asynchronous client at ``--concurrency`` (first value, default 4), in sentences/s;
 * ``sweep``: closed loop at each ``--concurrency`` level, ``--requests`` or ``--duration`` per level;
 * ``overload``: an unloaded phase (concurrency 1, ``--requests``), a capacity probe (closed loop at
-  ``--probe-concurrency``) unless ``--rate`` is given, then an open loop at ``--rate`` or
+  ``--probe-concurrency``; also the RSS baseline), then an open loop at ``--rate`` or
   ``--rate-factor`` × capacity for ``--duration`` seconds (Poisson or fixed arrivals).
 
 Before measuring, each text is sent once per target: its decoded duration is the reference that
@@ -276,17 +276,15 @@ class _Session:
             unloaded = await self._phase(
                 tgt, "c=1", "closed", 1, args.requests, self._closed(client, tgt, 1, args.requests, None)
             )
-            rate = args.rate
-            if rate is None:
-                pc, n = args.probe_concurrency, args.requests * 2
-                cap = await self._phase(
-                    tgt, f"c={pc}", "closed", pc, n, self._closed(client, tgt, pc, n, None)
-                )
-                rate = args.rate_factor * cap.rps
-                self.checks.append(
-                    f"{tgt.name}: capacity {cap.rps:.2f} req/s (closed loop, concurrency {pc}); "
-                    f"open loop at {rate:.1f} req/s = {args.rate_factor:g} × capacity"
-                )
+            # The capacity probe always runs: it also brings the server to its working set at
+            # full load, the baseline of the RSS-growth check.
+            pc, n = args.probe_concurrency, args.requests * 2
+            cap = await self._phase(tgt, f"c={pc}", "closed", pc, n, self._closed(client, tgt, pc, n, None))
+            rate = args.rate if args.rate is not None else args.rate_factor * cap.rps
+            self.checks.append(
+                f"{tgt.name}: capacity {cap.rps:.2f} req/s (closed loop, concurrency {pc}); "
+                f"open loop at {rate:.1f} req/s = {rate / max(cap.rps, 1e-9):.1f} × capacity"
+            )
 
             def opn(done: OnDone, tgt: Target = tgt, rate: float = rate) -> Awaitable[list[RequestResult]]:
                 return open_loop(
@@ -309,7 +307,7 @@ class _Session:
                 f"{unloaded.latency['p99'] * 1000:.0f} ms"
             )
             over = self.phases[-1]
-            before = [x.rss_mb for x in self._samples(tgt.name) if x.t <= over.t0]
+            before = [x.rss_mb for x in self._samples(tgt.name) if x.t <= over.t0]  # after the probe
             during = [x.rss_mb for x in self._samples(tgt.name) if over.t0 <= x.t <= over.t1 + 1.0]
             if before and during:
                 self.checks.append(
