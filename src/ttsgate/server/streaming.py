@@ -13,11 +13,12 @@ import base64
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any
 
 import anyio
 
+from ttsgate.audio.chunk import OUTPUT_SAMPLE_RATE, Int16Array
 from ttsgate.audio.encode import StreamEncoder
 from ttsgate.exceptions import TTSGateError
 from ttsgate.metrics import Metrics
@@ -30,6 +31,17 @@ log = logging.getLogger("ttsgate.server")
 
 class StreamAborted(Exception):
     """Raised inside a body iterator to abort the HTTP response after its first byte."""
+
+
+_PIECE_SAMPLES = OUTPUT_SAMPLE_RATE // 2
+
+
+def _pieces(pcm: Int16Array) -> Iterator[Int16Array]:
+    """A segment's PCM in half-second pieces: the first bytes leave after encoding half a second,
+    not the whole segment (mp3/aac/opus encoding costs ~10-30 ms per second of audio), and a long
+    segment's encoding does not hold the event loop in one piece."""
+    for start in range(0, len(pcm), _PIECE_SAMPLES):
+        yield pcm[start : start + _PIECE_SAMPLES]
 
 
 class _FirstAudio:
@@ -59,8 +71,9 @@ async def audio_body(
     first_audio = _FirstAudio(metrics, route, started)
     try:
         async for seg in _chain(first, rest):
-            if data := first_audio(encoder.encode(seg.pcm)):
-                yield data
+            for piece in _pieces(seg.pcm):
+                if data := first_audio(encoder.encode(piece)):
+                    yield data
         if tail := first_audio(encoder.finish()):
             yield tail
     except TTSGateError as exc:
@@ -89,8 +102,9 @@ async def sse_body(
     try:
         async for seg in _chain(first, rest):
             yield _segment_event(seg)
-            if data := first_audio(encoder.encode(seg.pcm)):
-                yield _audio_event(data)
+            for piece in _pieces(seg.pcm):
+                if data := first_audio(encoder.encode(piece)):
+                    yield _audio_event(data)
         if tail := first_audio(encoder.finish()):
             yield _audio_event(tail)
         usage = {"input_tokens": input_chars, "output_tokens": 0, "total_tokens": input_chars}
@@ -130,8 +144,9 @@ async def chat_sse_body(
             while not deltas.empty():
                 yield text_event(deltas.get_nowait())
             yield _segment_event(seg)
-            if data := first_audio(encoder.encode(seg.pcm)):
-                yield _audio_event(data)
+            for piece in _pieces(seg.pcm):
+                if data := first_audio(encoder.encode(piece)):
+                    yield _audio_event(data)
             upcoming = asyncio.ensure_future(anext(rest, None))
             waiting = [upcoming]
             while True:  # pass text through while the next segment is being generated and spoken
