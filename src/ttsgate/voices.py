@@ -58,16 +58,11 @@ class VoiceTable:
     def from_mapping(cls, data: Mapping[str, Any]) -> VoiceTable:
         engines = {}
         for name, raw in dict(data.get("engines", {})).items():
-            opts = {k: v for k, v in raw.items() if k not in {"kind", "max_batch_size", "workers"}}
+            opts = {k: v for k, v in raw.items() if k != "kind" and k not in _LIMITS}
             if "kind" not in raw:
                 raise InvalidRequestError(f"engine {name!r} has no kind", param="engines")
-            engines[name] = EngineSpec(
-                name=name,
-                kind=str(raw["kind"]),
-                options=opts,
-                max_batch_size=raw.get("max_batch_size"),
-                workers=raw.get("workers"),
-            )
+            limits = {k: _limit(name, k, raw[k]) for k in _LIMITS if raw.get(k) is not None}
+            engines[name] = EngineSpec(name=name, kind=str(raw["kind"]), options=opts, **limits)
         voices = {
             vid: Voice(
                 id=vid,
@@ -159,3 +154,25 @@ class VoiceTable:
             return Voice(f"{language}_fallback", self.fallback_engine, language, language, speaker=language)
         # Nothing speaks it: the preferred voice tries (better than silence).
         return preferred
+
+
+# Scheduler settings an engine's table entry may override, and their types and lower bounds.
+_LIMITS: dict[str, tuple[type, float]] = {
+    "max_batch_size": (int, 1),
+    "workers": (int, 1),
+    "max_queue": (int, 1),
+    "max_wait_ms": (float, 0),
+    "max_queue_wait_s": (float, 0),
+}
+
+
+def _limit(engine: str, key: str, value: object) -> Any:
+    kind, low = _LIMITS[key]
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= low
+    if not ok or (kind is int and not float(value).is_integer()):  # type: ignore[arg-type]
+        raise InvalidRequestError(
+            f"engine {engine!r}: {key} must be {'an integer' if kind is int else 'a number'} >= {low:g}, "
+            f"not {value!r}",
+            param="engines",
+        )
+    return kind(value)

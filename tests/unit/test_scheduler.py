@@ -306,3 +306,34 @@ async def test_engine_verdicts_pass_through_unwrapped() -> None:
         assert info.value.retry_after_s == 3
     finally:
         await scheduler.close()
+
+
+def test_engine_table_overrides_the_scheduler_settings() -> None:
+    from ttsgate.exceptions import InvalidRequestError
+    from ttsgate.voices import VoiceTable
+
+    def table(**limits: object) -> VoiceTable:
+        return VoiceTable.from_mapping(
+            {
+                "engines": {"sine": {"kind": "sine", "char_s": 0.01, **limits}},
+                "voices": {"v": {"engine": "sine", "language": "en"}},
+                "languages": {"en": "v"},
+            }
+        )
+
+    spec = table(max_queue=2, max_wait_ms=3, max_queue_wait_s=0.5, workers=2, max_batch_size=1).engines[
+        "sine"
+    ]
+    assert "max_queue" not in spec.options  # limits are not engine options
+    sched = Scheduler(
+        {"sine": SineEngine(spec)},
+        max_queue=64,
+        max_wait_ms=5.0,
+        overrides={"sine": EngineLimits.from_spec(spec)},
+    )
+    state = sched._lane("sine").state  # white-box: the lane's effective limits
+    assert (state.max_queue, state.max_wait_s, state.max_queue_wait_s) == (2, 0.003, 0.5)
+    assert (state.work.workers, state.max_batch_size) == (2, 1)
+    for bad in ({"max_queue": 0}, {"max_queue_wait_s": -1}, {"workers": 1.5}, {"max_wait_ms": "5"}):
+        with pytest.raises(InvalidRequestError, match=next(iter(bad))):
+            table(**bad)

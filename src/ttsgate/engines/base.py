@@ -35,8 +35,12 @@ class EngineSpec:
     name: str
     kind: str
     options: Mapping[str, Any] = field(default_factory=dict)
-    max_batch_size: int | None = None  # override of the engine's own preference
+    # Per-engine overrides of the scheduler settings (None: TTSGATE_* applies).
+    max_batch_size: int | None = None  # also caps the engine's own preference
     workers: int | None = None
+    max_queue: int | None = None
+    max_wait_ms: float | None = None
+    max_queue_wait_s: float | None = None
 
 
 @runtime_checkable

@@ -50,10 +50,17 @@ class EngineLimits:
     max_wait_ms: float | None = None
     max_queue: int | None = None
     workers: int | None = None
+    max_queue_wait_s: float | None = None
 
     @classmethod
     def from_spec(cls, spec: EngineSpec) -> EngineLimits:
-        return cls(max_batch_size=spec.max_batch_size, workers=spec.workers)
+        return cls(
+            max_batch_size=spec.max_batch_size,
+            max_wait_ms=spec.max_wait_ms,
+            max_queue=spec.max_queue,
+            workers=spec.workers,
+            max_queue_wait_s=spec.max_queue_wait_s,
+        )
 
 
 @dataclass(eq=False)
@@ -102,7 +109,7 @@ class Scheduler:
                 max_queue=lim.max_queue or max_queue,
                 max_batch_size=max(1, batch),
                 max_wait_ms=max_wait_ms if lim.max_wait_ms is None else lim.max_wait_ms,
-                max_queue_wait_s=max_queue_wait_s,
+                max_queue_wait_s=max_queue_wait_s if lim.max_queue_wait_s is None else lim.max_queue_wait_s,
                 workers=n_workers,
             )
             executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix=f"ttsgate-{name}")
