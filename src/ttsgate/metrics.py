@@ -65,6 +65,12 @@ class Metrics:
             registry=r,
         )
         self.queue_depth = Gauge("ttsgate_queue_depth", "Jobs waiting per engine", ["engine"], registry=r)
+        self.queue_expected_wait = Gauge(
+            "ttsgate_queue_expected_wait_seconds",
+            "Expected wait of a job queued now (queued speech x measured pace; what admission checks)",
+            ["engine"],
+            registry=r,
+        )
         self.queue_wait = Histogram(
             "ttsgate_queue_wait_seconds",
             "Time a job waited before its batch started",

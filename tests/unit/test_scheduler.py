@@ -337,3 +337,23 @@ def test_engine_table_overrides_the_scheduler_settings() -> None:
     for bad in ({"max_queue": 0}, {"max_queue_wait_s": -1}, {"workers": 1.5}, {"max_wait_ms": "5"}):
         with pytest.raises(InvalidRequestError, match=next(iter(bad))):
             table(**bad)
+
+
+async def test_expected_wait_gauge_follows_the_queue(make: Callable[..., Awaitable[Scheduler]]) -> None:
+    metrics = Metrics("test")
+    engine = RecordingSine()
+    sched = await make(engine, max_batch_size=1, max_wait_ms=0, metrics=metrics)
+
+    def gauge() -> float:
+        value = metrics.registry.get_sample_value("ttsgate_queue_expected_wait_seconds", {"engine": "sine"})
+        return value or 0.0
+
+    await sched.synthesize("sine", seg("x" * 28))  # times one batch: the pace is known from here on
+    engine.gate.clear()
+    running = asyncio.create_task(sched.synthesize("sine", seg("x" * 28)))
+    await asyncio.to_thread(engine.entered.wait, 5)
+    queued = asyncio.create_task(sched.synthesize("sine", seg("x" * 28)))
+    await wait_for(lambda: gauge() > 0)  # the queued job's expected synthesis
+    engine.gate.set()
+    await asyncio.gather(running, queued)
+    await wait_for(lambda: gauge() == 0)

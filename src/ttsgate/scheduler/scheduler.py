@@ -321,6 +321,8 @@ class Scheduler:
     def _set_depth(self, lane: _Lane) -> None:
         if self._metrics is not None:
             self._metrics.queue_depth.labels(engine=lane.state.name).set(len(lane.state))
+            wait = lane.state.expected_wait(self._clock())
+            self._metrics.queue_expected_wait.labels(engine=lane.state.name).set(wait or 0.0)
 
     def _reject(self, reason: str) -> None:
         if self._metrics is not None:
