@@ -85,3 +85,29 @@ def test_a_replica_going_away_is_routed_around(deployment: tuple[str, list[str],
         assert decode(r.content, "wav").duration_s == pytest.approx(
             expected_duration(replicas[0], text), abs=0.01
         )
+
+
+def test_a_full_replica_503_is_retried_on_the_other(tmp_path: Path) -> None:
+    # deploy/nginx retries a 503 on the next replica (proxy_next_upstream ... http_503): with a
+    # tight admission bound per replica the fleet still answers while one replica is saturated.
+    settings = Settings(cache="off", max_queue=1, max_batch_size=1, max_wait_ms=0.0, workers=1)
+    with ExitStack() as stack:
+        busy, idle = (
+            stack.enter_context(serve_app(create_app(settings, table=sine_table(delay_s=0.3)))) for _ in "ab"
+        )
+        url = stack.enter_context(run_nginx([busy, idle], tmp_path))
+        long_text = "".join(f"第{n}段话很长。" for n in range(12))  # ~12 segments × 0.3 s on `busy`
+        body = {"input": long_text, "voice": "zh_test", "response_format": "pcm"}
+        with (
+            httpx.Client(timeout=60) as client,
+            client.stream("POST", f"{busy}/v1/audio/speech", json=body) as held,
+        ):
+            assert held.status_code == 200  # admitted: its queued segments now fill `busy`'s bound
+            short = {"input": "你好。谢谢。", "voice": "zh_test", "response_format": "pcm"}
+            answers = [client.post(f"{url}/v1/audio/speech", json=short) for _ in range(4)]
+            assert [r.status_code for r in answers] == [200] * 4
+            want = expected_duration(idle, short["input"])
+            assert all(decode(r.content, "pcm").duration_s == pytest.approx(want, abs=0.01) for r in answers)
+            assert total(busy, "ttsgate_rejected_total", reason="queue_full") >= 1  # nginx went there first
+            assert total(idle, "ttsgate_requests_total", route="/v1/audio/speech", status="200") == 4
+            held.read()
