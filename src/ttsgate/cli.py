@@ -41,6 +41,9 @@ def _build_parser() -> argparse.ArgumentParser:
     say.add_argument("--speed", type=float, default=1.0)
     say.add_argument("--format", choices=_FORMATS, help="default: from the output file's extension, else mp3")
     say.add_argument("--url", default=os.environ.get("TTSGATE_URL", "http://127.0.0.1:8000"))
+    say.add_argument(
+        "--retries", type=int, default=3, help="send again after Retry-After when the server is busy (503)"
+    )
 
     voices = sub.add_parser("voices", help="list the voices of a running server")
     voices.add_argument("--url", default=os.environ.get("TTSGATE_URL", "http://127.0.0.1:8000"))
@@ -102,7 +105,7 @@ def _say(args: argparse.Namespace) -> int:
         ext = os.path.splitext(args.output)[1].lstrip(".").lower()
         fmt = ext if ext in _FORMATS else "mp3"
     try:
-        with Client(args.url) as client:
+        with Client(args.url, retries=max(0, args.retries)) as client:
             n = client.save(args.output, args.text, voice=args.voice, speed=args.speed, response_format=fmt)
     except TTSGateError as exc:
         print(f"ttsgate: {type(exc).__name__}: {exc.message}", file=sys.stderr)

@@ -3,12 +3,17 @@
 Errors come back as the server's exception class: the OpenAI-shaped body's ``type`` is mapped
 through ``ttsgate.exceptions.ERROR_TYPES``; a connection that fails is ``UpstreamUnavailableError``;
 an audio stream the server aborts after its first byte is ``EngineError`` (never silently short).
+
+``retries``: how many times a request refused with 503 ``server_overloaded`` (before any audio) is
+sent again, each after the server's ``Retry-After`` (at most ``max_retry_wait_s``); 0 by default.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -50,6 +55,13 @@ def error_from_response(status: int, headers: httpx.Headers, body: bytes) -> TTS
     return cls(message or f"HTTP {status}", param=param, code=code)
 
 
+def _retry_wait(err: TTSGateError, attempt: int, retries: int, cap_s: float) -> float:
+    """Seconds to wait before sending again, or raise ``err`` when it is not to be retried."""
+    if attempt >= retries or not isinstance(err, OverloadedError):
+        raise err
+    return max(0.0, min(err.retry_after_s, cap_s))
+
+
 def _translate(exc: httpx.HTTPError) -> TTSGateError:
     if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.RemoteProtocolError):
         return UpstreamUnavailableError(f"cannot reach the server: {exc}")
@@ -57,8 +69,17 @@ def _translate(exc: httpx.HTTPError) -> TTSGateError:
 
 
 class AsyncClient:
-    def __init__(self, base_url: str = DEFAULT_URL, *, timeout: float = 120.0, **httpx_kwargs: Any) -> None:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        timeout: float = 120.0,
+        retries: int = 0,
+        max_retry_wait_s: float = 30.0,
+        **httpx_kwargs: Any,
+    ) -> None:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, **httpx_kwargs)
+        self._retries, self._retry_cap_s = retries, max_retry_wait_s
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -71,13 +92,16 @@ class AsyncClient:
 
     @asynccontextmanager
     async def _stream(self, method: str, url: str, **kw: Any) -> AsyncIterator[httpx.Response]:
-        try:
-            async with self._http.stream(method, url, **kw) as resp:
-                if resp.status_code >= 400:
-                    raise error_from_response(resp.status_code, resp.headers, await resp.aread())
-                yield resp
-        except httpx.HTTPError as exc:
-            raise _translate(exc) from exc
+        for attempt in itertools.count():
+            try:
+                async with self._http.stream(method, url, **kw) as resp:
+                    if resp.status_code < 400:
+                        yield resp
+                        return
+                    err = error_from_response(resp.status_code, resp.headers, await resp.aread())
+            except httpx.HTTPError as exc:
+                raise _translate(exc) from exc
+            await asyncio.sleep(_retry_wait(err, attempt, self._retries, self._retry_cap_s))
 
     async def stream_speech(
         self,
@@ -122,8 +146,17 @@ class AsyncClient:
 class Client:
     """The synchronous twin of ``AsyncClient``."""
 
-    def __init__(self, base_url: str = DEFAULT_URL, *, timeout: float = 120.0, **httpx_kwargs: Any) -> None:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        timeout: float = 120.0,
+        retries: int = 0,
+        max_retry_wait_s: float = 30.0,
+        **httpx_kwargs: Any,
+    ) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=timeout, **httpx_kwargs)
+        self._retries, self._retry_cap_s = retries, max_retry_wait_s
 
     def __enter__(self) -> Client:
         return self
@@ -136,13 +169,16 @@ class Client:
 
     @contextmanager
     def _stream(self, method: str, url: str, **kw: Any) -> Iterator[httpx.Response]:
-        try:
-            with self._http.stream(method, url, **kw) as resp:
-                if resp.status_code >= 400:
-                    raise error_from_response(resp.status_code, resp.headers, resp.read())
-                yield resp
-        except httpx.HTTPError as exc:
-            raise _translate(exc) from exc
+        for attempt in itertools.count():
+            try:
+                with self._http.stream(method, url, **kw) as resp:
+                    if resp.status_code < 400:
+                        yield resp
+                        return
+                    err = error_from_response(resp.status_code, resp.headers, resp.read())
+            except httpx.HTTPError as exc:
+                raise _translate(exc) from exc
+            time.sleep(_retry_wait(err, attempt, self._retries, self._retry_cap_s))
 
     def stream_speech(
         self,

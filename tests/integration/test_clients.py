@@ -108,3 +108,43 @@ def test_cli_serve_rejects_bad_setting() -> None:
     )
     assert done.returncode == 2
     assert "TTSGATE_PORT" in done.stderr
+
+
+def test_clients_retry_a_full_queue_after_retry_after() -> None:
+    import asyncio
+    import threading
+    import time
+
+    import httpx
+
+    from tests.support.servers import serve_app
+    from tests.support.tables import sine_table
+    from ttsgate.config import Settings
+    from ttsgate.exceptions import OverloadedError
+    from ttsgate.server import create_app
+
+    settings = Settings(cache="off", max_queue=1, max_batch_size=1, max_wait_ms=0.0, workers=1)
+    with serve_app(create_app(settings, table=sine_table(delay_s=0.5))) as url:
+        body = {"input": "第一句话。第二句话。第三句话。第四句话。", "voice": "zh_test", "response_format": "pcm"}
+        with (
+            httpx.Client(timeout=60) as http,
+            http.stream("POST", f"{url}/v1/audio/speech", json=body) as held,
+        ):
+            assert held.status_code == 200  # its queued segments fill the bound for ~1 s more
+            with Client(url) as impatient, pytest.raises(OverloadedError) as refused:
+                impatient.speech("你好。", voice="zh_test", response_format="pcm")
+            assert refused.value.retry_after_s >= 1
+            released = threading.Thread(target=held.read)
+            released.start()
+            t0 = time.monotonic()
+            with Client(url, retries=5, max_retry_wait_s=0.5) as patient:
+                pcm = patient.speech("你好。", voice="zh_test", response_format="pcm")
+            assert decode(pcm, "pcm").duration_s == pytest.approx(expected_duration(url, "你好。"), abs=0.01)
+            assert time.monotonic() - t0 >= 0.4  # it waited (capped Retry-After) at least once
+            released.join()
+
+            async def async_retry() -> bytes:
+                async with AsyncClient(url, retries=5, max_retry_wait_s=0.5) as client:
+                    return await client.speech("谢谢。", voice="zh_test", response_format="pcm")
+
+            assert len(asyncio.run(async_retry())) > 0
