@@ -125,7 +125,8 @@ def test_clients_retry_a_full_queue_after_retry_after() -> None:
 
     settings = Settings(cache="off", max_queue=1, max_batch_size=1, max_wait_ms=0.0, workers=1)
     with serve_app(create_app(settings, table=sine_table(delay_s=0.5))) as url:
-        body = {"input": "第一句话。第二句话。第三句话。第四句话。", "voice": "zh_test", "response_format": "pcm"}
+        text = "第一句话。第二句话。第三句话。第四句话。"
+        body = {"input": text, "voice": "zh_test", "response_format": "pcm"}
         with (
             httpx.Client(timeout=60) as http,
             http.stream("POST", f"{url}/v1/audio/speech", json=body) as held,
