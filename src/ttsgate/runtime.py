@@ -22,12 +22,20 @@ from ttsgate.exceptions import NotReadyError
 from ttsgate.metrics import Metrics
 from ttsgate.pipeline import SpeechPipeline
 from ttsgate.scheduler import EngineLimits, MemoryGuard, Scheduler
-from ttsgate.text import TextNormalizer
+from ttsgate.text import TextNormalizer, expected_speech_s
 from ttsgate.voices import VoiceTable
 
 log = logging.getLogger("ttsgate.runtime")
 
 _WARMUP_TEXT = {"zh": "你好。", "yue": "你好。", "en": "Hello."}
+# A second, sentence-long warm-up call is timed: the engine's pace (seconds of work per second of
+# expected speech) seeds the scheduler's wait estimate, so TTSGATE_MAX_QUEUE_WAIT_S holds from the
+# first request on (the first call includes one-time initialisation, so it is not the one timed).
+_PACE_TEXT = {
+    "zh": "今天天气很好，我们去公园散步吧。",
+    "yue": "今天天气很好，我们去公园散步吧。",
+    "en": "The train to Boston leaves in ten minutes.",
+}
 
 
 @dataclass
@@ -78,6 +86,7 @@ class Runtime:
         return self.llm_http
 
     async def _load_all(self) -> None:
+        paces: dict[str, float] = {}
         for name, spec in self.table.engines.items():
             started = time.perf_counter()
             try:
@@ -85,7 +94,7 @@ class Runtime:
                 # the worker count the scheduler will really use.
                 engine = create_engine(replace(spec, workers=spec.workers or self.settings.workers))
                 await asyncio.to_thread(engine.load)
-                await asyncio.to_thread(self._warm_up, engine)
+                paces[name] = await asyncio.to_thread(self._warm_up, engine)
             except Exception as exc:  # an engine that cannot load must not take the others down
                 log.exception("engine %s failed to load", name)
                 self.failed[name] = f"{type(exc).__name__}: {exc}"
@@ -108,6 +117,7 @@ class Runtime:
             metrics=collect,
             overrides={n: EngineLimits.from_spec(spec) for n, spec in self.table.engines.items()},
             memory_guard=guard,
+            paces=paces,
         )
         await self.scheduler.start()
         self.pipeline = SpeechPipeline(
@@ -122,12 +132,17 @@ class Runtime:
         if self.failed:
             log.error("not ready: engines failed to load: %s", self.failed)
 
-    def _warm_up(self, engine: Engine) -> None:
+    def _warm_up(self, engine: Engine) -> float:
+        """Run the engine once (lazy initialisation), then time one sentence: its pace."""
         voices = [v for v in self.table.voices.values() if v.engine == engine.name]
         language = voices[0].language if voices else "en"
         speaker = voices[0].speaker if voices else None
         text = _WARMUP_TEXT.get(language, "Hello.")
         engine.synthesize([SynthesisInput(text, language, speaker)])
+        sentence = _PACE_TEXT.get(language, _PACE_TEXT["en"])
+        started = time.perf_counter()
+        engine.synthesize([SynthesisInput(sentence, language, speaker)])
+        return (time.perf_counter() - started) / expected_speech_s(sentence)
 
     async def close(self) -> None:
         if self._warm_task is not None and not self._warm_task.done():

@@ -62,3 +62,12 @@ def test_expected_wait_bound_is_503_before_audio() -> None:
         check(first, others, "TTSGATE_MAX_QUEUE_WAIT_S=0.2")
         assert {r.json()["error"]["code"] for r in others} == {"queue_wait"}
         assert total(url, "ttsgate_rejected_total", reason="queue_wait") == 3
+
+
+def test_the_pace_is_measured_at_warm_up() -> None:
+    # The time bound holds from the first request on: the engine's pace is known once it is ready.
+    app = create_app(Settings(cache="off", max_queue_wait_s=0.2), table=sine_table(delay_s=0.2))
+    with serve_app(app):
+        pace = app.state.runtime.scheduler.stats("sine-zh")["pace"]
+        # 0.2 s of work (the sine engine's delay) for ~3.25 s of expected speech (14 Han characters)
+        assert 0.2 / 3.5 < pace < 0.5

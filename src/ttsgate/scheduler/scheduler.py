@@ -94,6 +94,7 @@ class Scheduler:
         overrides: Mapping[str, EngineLimits] | None = None,
         memory_guard: MemoryGuard | None = None,
         clock: Callable[[], float] = time.monotonic,
+        paces: Mapping[str, float] | None = None,
     ) -> None:
         self._metrics = metrics
         self._guard = memory_guard
@@ -114,6 +115,7 @@ class Scheduler:
                 max_queue_wait_s=max_queue_wait_s if lim.max_queue_wait_s is None else lim.max_queue_wait_s,
                 workers=n_workers,
             )
+            state.work.pace = (paces or {}).get(name)  # measured at warm-up; else after the first batch
             executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix=f"ttsgate-{name}")
             self._lanes[name] = _Lane(engine, state, n_workers, executor, asyncio.Semaphore(n_workers))
 
@@ -231,6 +233,7 @@ class Scheduler:
             "drain_rate": lane.state.drain_rate(now),
             "retry_after_s": lane.state.retry_after(now),
             "expected_wait_s": lane.state.expected_wait(now) or 0.0,
+            "pace": lane.state.work.pace or 0.0,  # engine seconds per second of speech (0: unknown)
             "released_total": float(lane.state.released_total),
             "rejected_total": float(lane.state.rejected_total),
             "dropped_total": float(lane.state.dropped_total),
