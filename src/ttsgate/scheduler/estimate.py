@@ -19,9 +19,9 @@ _MIN_SPEECH_S = 0.05
 class WorkEstimate:
     """Running batches and the engine's pace; pure and synchronous like ``QueueState``."""
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, pace: float | None = None) -> None:
         self.workers = max(1, workers)
-        self.pace: float | None = None  # engine seconds per expected second of speech
+        self.pace = pace  # engine seconds per expected second of speech (None: not measured yet)
         self._running: dict[int, tuple[float, float]] = {}  # token → (started, expected speech s)
 
     def cost(self, speech_s: float) -> float:

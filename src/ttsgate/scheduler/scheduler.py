@@ -114,8 +114,8 @@ class Scheduler:
                 max_wait_ms=max_wait_ms if lim.max_wait_ms is None else lim.max_wait_ms,
                 max_queue_wait_s=max_queue_wait_s if lim.max_queue_wait_s is None else lim.max_queue_wait_s,
                 workers=n_workers,
+                pace=(paces or {}).get(name),  # measured at warm-up; else after the first batch
             )
-            state.work.pace = (paces or {}).get(name)  # measured at warm-up; else after the first batch
             executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix=f"ttsgate-{name}")
             self._lanes[name] = _Lane(engine, state, n_workers, executor, asyncio.Semaphore(n_workers))
 

@@ -95,6 +95,7 @@ class QueueState:
         head_start_s: float = HEAD_START_S,
         max_queue_wait_s: float = 0.0,
         workers: int = 1,
+        pace: float | None = None,
     ) -> None:
         if max_queue < 1 or max_batch_size < 1 or max_wait_ms < 0:
             raise ValueError("max_queue and max_batch_size must be >= 1, max_wait_ms >= 0")
@@ -104,7 +105,7 @@ class QueueState:
         self.max_wait_s = max_wait_ms / 1000.0
         self.head_start_s = head_start_s
         self.max_queue_wait_s = max_queue_wait_s
-        self.work = WorkEstimate(workers)
+        self.work = WorkEstimate(workers, pace)
         self._jobs: list[Job] = []  # kept sorted by Job.order()
         self._seq = itertools.count()
         self._released: deque[tuple[float, int]] = deque()  # (time, jobs) of recent batches
@@ -199,10 +200,7 @@ class QueueState:
     def retry_after(self, now: float) -> float:
         """Seconds a refused client should wait: queued jobs / drain rate, clamped to [1, 60]."""
         rate = self.drain_rate(now)
-        estimate = len(self._jobs) / rate if rate > 0 else len(self._jobs) * FALLBACK_JOB_S
-        if not math.isfinite(estimate):
-            estimate = RETRY_AFTER_MAX_S
-        return float(min(max(math.ceil(estimate), RETRY_AFTER_MIN_S), RETRY_AFTER_MAX_S))
+        return _retry_s(len(self._jobs) / rate if rate > 0 else len(self._jobs) * FALLBACK_JOB_S)
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -214,8 +212,7 @@ class QueueState:
             if wait <= self.max_queue_wait_s:
                 return
             why = f"~{wait:.1f} s of synthesis ahead (TTSGATE_MAX_QUEUE_WAIT_S={self.max_queue_wait_s:g})"
-            retry = float(min(max(math.ceil(wait), RETRY_AFTER_MIN_S), RETRY_AFTER_MAX_S))
-            code = "queue_wait"
+            retry, code = _retry_s(wait), "queue_wait"
         else:
             return
         self.rejected_total += 1
@@ -251,3 +248,10 @@ class QueueState:
             else:
                 kept.append(job)
         self._jobs = kept
+
+
+def _retry_s(estimate: float) -> float:
+    """A wait estimate as a Retry-After: whole seconds in [RETRY_AFTER_MIN_S, RETRY_AFTER_MAX_S]."""
+    if not math.isfinite(estimate):
+        return RETRY_AFTER_MAX_S
+    return float(min(max(math.ceil(estimate), RETRY_AFTER_MIN_S), RETRY_AFTER_MAX_S))
