@@ -166,13 +166,14 @@ _LIMITS: dict[str, tuple[type, float]] = {
 }
 
 
-def _limit(engine: str, key: str, value: object) -> Any:
+def _limit(engine: str, key: str, value: object) -> Any:  # int or float, by the key
     kind, low = _LIMITS[key]
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= low
-    if not ok or (kind is int and not float(value).is_integer()):  # type: ignore[arg-type]
-        raise InvalidRequestError(
-            f"engine {engine!r}: {key} must be {'an integer' if kind is int else 'a number'} >= {low:g}, "
-            f"not {value!r}",
-            param="engines",
-        )
-    return kind(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= low:
+        if kind is float:
+            return float(value)
+        if value == int(value):
+            return int(value)
+    what = "an integer" if kind is int else "a number"
+    raise InvalidRequestError(
+        f"engine {engine!r}: {key} must be {what} >= {low:g}, not {value!r}", param="engines"
+    )
