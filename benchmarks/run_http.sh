@@ -29,21 +29,16 @@ if [[ $what == cache_on || $what == all ]]; then
     --start "ttsgate-cache=env TTSGATE_CACHE=memory TTSGATE_ENGINES=piper-joe $B/ttsgate serve --port 18801" \
     --start "$PIPER" --out benchmarks/vs_piper_http/cache_on
 fi
+overload() {  # LABEL ENV OUT: 10 x overload of one ttsgate configured by ENV (TTSGATE_...=...)
+  $B/ttsgate bench overload --no-progress --voice en_male_joe --requests 20 --duration 60 --rate-factor 10 \
+    --texts-file benchmarks/texts_en.txt --unique ${RATE:+--rate $RATE} \
+    --target "$1=openai:http://127.0.0.1:18803" \
+    --start "$1=$GATE $2 $B/ttsgate serve --port 18803" --out "benchmarks/overload/$3"
+}
 if [[ $what == overload || $what == all ]]; then
-  for q in ${QUEUES:-1 64}; do
-    $B/ttsgate bench overload --no-progress --voice en_male_joe --requests 20 --duration 60 --rate-factor 10 \
-      --texts-file benchmarks/texts_en.txt --unique ${RATE:+--rate $RATE} \
-      --target "q$q=openai:http://127.0.0.1:18803" \
-      --start "q$q=$GATE TTSGATE_MAX_QUEUE=$q $B/ttsgate serve --port 18803" \
-      --out "benchmarks/overload/max_queue_$q"
-  done
-  for w in ${WAITS:-}; do  # admission by expected wait (seconds) instead of by count
-    $B/ttsgate bench overload --no-progress --voice en_male_joe --requests 20 --duration 60 --rate-factor 10 \
-      --texts-file benchmarks/texts_en.txt --unique ${RATE:+--rate $RATE} \
-      --target "w$w=openai:http://127.0.0.1:18803" \
-      --start "w$w=$GATE TTSGATE_MAX_QUEUE_WAIT_S=$w $B/ttsgate serve --port 18803" \
-      --out "benchmarks/overload/max_queue_wait_$w"
-  done
+  for q in ${QUEUES:-1 64}; do overload "q$q" "TTSGATE_MAX_QUEUE=$q" "max_queue_$q"; done
+  # admission by expected wait (seconds) instead of by count
+  for w in ${WAITS:-}; do overload "w$w" "TTSGATE_MAX_QUEUE_WAIT_S=$w" "max_queue_wait_$w"; done
 fi
 if [[ $what == seed || $what == all ]]; then
   # the seed article's comparison on its own route (GET /tts) and voice, Mandarin, cache off

@@ -7,6 +7,7 @@ import asyncio
 
 import httpx
 import numpy as np
+import pytest
 
 from tests.support.metrics import total
 from tests.support.servers import serve_app
@@ -46,22 +47,23 @@ def check(first: httpx.Response, others: list[httpx.Response], setting: str) -> 
         assert r.headers["content-type"].startswith("application/json")  # no audio was started
 
 
-def test_full_queue_by_count_is_503_before_audio() -> None:
-    settings = Settings(cache="off", max_queue=1, max_batch_size=1, max_wait_ms=0, workers=1)
+@pytest.mark.parametrize(
+    ("bound", "setting", "code", "warm"),
+    [
+        ({"max_queue": 1}, "TTSGATE_MAX_QUEUE=1", "queue_full", False),
+        ({"max_queue_wait_s": 0.2}, "TTSGATE_MAX_QUEUE_WAIT_S=0.2", "queue_wait", True),
+    ],
+    ids=["by-count", "by-expected-wait"],
+)
+def test_a_full_queue_is_503_before_audio(
+    bound: dict[str, float], setting: str, code: str, warm: bool
+) -> None:
+    settings = Settings(cache="off", max_batch_size=1, max_wait_ms=0, workers=1, **bound)  # type: ignore[arg-type]
     with serve_app(create_app(settings, table=sine_table(delay_s=0.5))) as url:
-        first, others = asyncio.run(accepted_and_refused(url, warm=False))
-        check(first, others, "TTSGATE_MAX_QUEUE=1")
-        assert {r.json()["error"]["code"] for r in others} == {"queue_full"}
-        assert total(url, "ttsgate_rejected_total", reason="queue_full") == 3
-
-
-def test_expected_wait_bound_is_503_before_audio() -> None:
-    settings = Settings(cache="off", max_queue_wait_s=0.2, max_batch_size=1, max_wait_ms=0, workers=1)
-    with serve_app(create_app(settings, table=sine_table(delay_s=0.5))) as url:
-        first, others = asyncio.run(accepted_and_refused(url, warm=True))
-        check(first, others, "TTSGATE_MAX_QUEUE_WAIT_S=0.2")
-        assert {r.json()["error"]["code"] for r in others} == {"queue_wait"}
-        assert total(url, "ttsgate_rejected_total", reason="queue_wait") == 3
+        first, others = asyncio.run(accepted_and_refused(url, warm=warm))
+        check(first, others, setting)
+        assert {r.json()["error"]["code"] for r in others} == {code}
+        assert total(url, "ttsgate_rejected_total", reason=code) == 3
 
 
 def test_the_pace_is_measured_at_warm_up() -> None:
