@@ -37,7 +37,7 @@ from ttsgate.pipeline import SpeechOptions, SpeechPipeline, SpokenSegment, text_
 from ttsgate.runtime import Runtime
 from ttsgate.server.errors import error_body, validation_to_error
 from ttsgate.server.protocol import WsStartMessage
-from ttsgate.server.streaming import closing_source
+from ttsgate.server.streaming import closing_source, pcm_pieces
 
 router = APIRouter()
 
@@ -213,9 +213,9 @@ class _Session:
                     "type": "segment", "index": seg.index, "text": seg.text,
                     "start": round(seg.speech_start_s, 3), "end": round(seg.end_s, 3),
                 })  # fmt: skip
-                data = self.encoder.encode(seg.pcm)
-                if data:
-                    await self.ws.send_bytes(data)
+                for piece in pcm_pieces(seg.pcm):  # first bytes after half a second of encoding
+                    if data := self.encoder.encode(piece):
+                        await self.ws.send_bytes(data)
                 segments, end = segments + 1, seg.end_s
             tail = self.encoder.finish()
             if tail:

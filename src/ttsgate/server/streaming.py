@@ -36,7 +36,7 @@ class StreamAborted(Exception):
 _PIECE_SAMPLES = OUTPUT_SAMPLE_RATE // 2
 
 
-def _pieces(pcm: Int16Array) -> Iterator[Int16Array]:
+def pcm_pieces(pcm: Int16Array) -> Iterator[Int16Array]:
     """A segment's PCM in half-second pieces: the first bytes leave after encoding half a second,
     not the whole segment (mp3/aac/opus encoding costs ~10-30 ms per second of audio), and a long
     segment's encoding does not hold the event loop in one piece."""
@@ -71,7 +71,7 @@ async def audio_body(
     first_audio = _FirstAudio(metrics, route, started)
     try:
         async for seg in _chain(first, rest):
-            for piece in _pieces(seg.pcm):
+            for piece in pcm_pieces(seg.pcm):
                 if data := first_audio(encoder.encode(piece)):
                     yield data
         if tail := first_audio(encoder.finish()):
@@ -102,7 +102,7 @@ async def sse_body(
     try:
         async for seg in _chain(first, rest):
             yield _segment_event(seg)
-            for piece in _pieces(seg.pcm):
+            for piece in pcm_pieces(seg.pcm):
                 if data := first_audio(encoder.encode(piece)):
                     yield _audio_event(data)
         if tail := first_audio(encoder.finish()):
@@ -144,7 +144,7 @@ async def chat_sse_body(
             while not deltas.empty():
                 yield text_event(deltas.get_nowait())
             yield _segment_event(seg)
-            for piece in _pieces(seg.pcm):
+            for piece in pcm_pieces(seg.pcm):
                 if data := first_audio(encoder.encode(piece)):
                     yield _audio_event(data)
             upcoming = asyncio.ensure_future(anext(rest, None))
