@@ -74,3 +74,22 @@ async def test_a_refused_request_queues_nothing(setup: tuple[SpeechPipeline, Rec
     engine.gate.set()
     assert len(await p) == 2
     assert not any(t.startswith("Rita") for t in engine.spoken)
+
+
+async def test_a_departed_client_leaves_nothing_queued(setup: tuple[SpeechPipeline, RecordingSine]) -> None:
+    pipeline, engine = setup
+    state = pipeline.scheduler._lane("sine").state  # white-box: what waits in the queue
+    engine.gate.clear()
+    voice = pipeline.table.resolve("en_test")
+    segments = pipeline.plan("One thing first. Then a second. And a third. Finally a fourth.", voice)
+    stream = pipeline.stream(segments, SpeechOptions(voice=voice))
+    first = asyncio.ensure_future(anext(stream))
+    await asyncio.to_thread(engine.entered.wait, 5)
+    await wait_for(lambda: len(state) == 3)  # the lookahead's later segments, queued at admission
+    first.cancel()  # the client leaves while its first segment is being synthesized
+    await asyncio.gather(first, return_exceptions=True)
+    await stream.aclose()
+    assert len(state) == 0
+    engine.gate.set()
+    await asyncio.sleep(0.2)
+    assert engine.spoken == ["One thing first."]  # nothing after the first was synthesized
