@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.support.audio import decode
-from tests.support.servers import serve_app
+from tests.support.servers import serve_app, wait_or_fail
 from tests.support.tables import sine_table
 from ttsgate.config import Settings
 from ttsgate.server import create_app
@@ -57,19 +57,7 @@ def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"llama_cpp.server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
-                )
-            assert time.monotonic() < deadline, "llama_cpp.server did not start in 120 s"
-            time.sleep(0.2)
+        wait_or_fail(f"{url}/v1/models", proc, timeout_s=120, log=log, what="llama_cpp.server")
         yield url
     finally:
         proc.terminate()

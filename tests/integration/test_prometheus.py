@@ -15,6 +15,7 @@ import pytest
 
 from tests.integration.redis_server import free_port
 from tests.support.metrics import total
+from tests.support.servers import wait_or_fail
 
 pytestmark = pytest.mark.slow
 
@@ -53,16 +54,7 @@ def prometheus(sine_url: str, tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("prometheus did not start: " + (tmp_path / "prometheus.log").read_text()[-2000:])
-            time.sleep(0.1)
+        wait_or_fail(f"{url}/-/ready", proc, timeout_s=30, log=tmp_path / "prometheus.log", what="prometheus")
         yield url
     finally:
         proc.terminate()

@@ -6,12 +6,11 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from tests.support.servers import wait_or_fail
 
 NGINX = "/usr/sbin/nginx"
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "ttsgate.conf"
@@ -56,16 +55,7 @@ def run_nginx(upstream_urls: list[str], tmp: Path) -> Iterator[str]:
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, (tmp / "error.log").read_text()
-            assert time.monotonic() < deadline, "nginx did not start"
-            time.sleep(0.05)
+        wait_or_fail(f"{url}/ready", proc, timeout_s=10, log=tmp / "error.log", what="nginx")
         yield url
     finally:
         proc.terminate()

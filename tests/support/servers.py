@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
+
+from ttsgate.bench.probe import wait_ready
 
 
 @contextmanager
@@ -42,3 +47,12 @@ def serve_app(app: FastAPI, *, ready_timeout_s: float = 120.0) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+def wait_or_fail(url: str, proc: subprocess.Popen[bytes], *, timeout_s: float, log: Path, what: str) -> None:
+    """Wait until ``url`` answers 200 (``wait_ready``); else fail the test with ``log``'s tail."""
+    try:
+        wait_ready(url, timeout_s=timeout_s, proc=proc)
+    except RuntimeError as exc:
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        pytest.fail(f"{what} did not start: {exc}\n{tail}")
