@@ -7,6 +7,7 @@ names the variable), and is passed down explicitly; nothing reads the environmen
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -27,7 +28,24 @@ class Settings(BaseSettings):
         description="Comma-separated engine names to load from the voice table (empty: all of them).",
     )
     max_input_chars: int = Field(4096, ge=1, le=100_000, description="Longest accepted input text.")
-    max_queue: int = Field(64, ge=1, description="Jobs (segments) allowed to wait per engine before 503.")
+    max_queue: int = Field(
+        2048,
+        ge=1,
+        description="Safety net: segments accepted and not yet started (queued or reserved by a "
+        "request) per engine before 503; real-time admission normally refuses long before this.",
+    )
+    realtime_admission: bool = Field(
+        True,
+        description="Accept a request only when every accepted stream still gets its audio before its "
+        "listener needs it and the new one starts within TTSGATE_TTFA_TARGET_S; else 503 + Retry-After.",
+    )
+    ttfa_target_s: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Time-to-first-audio target: a request's first segment is due this long after it "
+        "arrives (admission and earliest-deadline-first scheduling use it).",
+    )
     max_queue_wait_s: float = Field(
         0.0,
         ge=0,
@@ -38,7 +56,9 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(8, ge=1, le=256, description="Largest batch handed to a batching engine.")
     max_wait_ms: float = Field(5.0, ge=0, le=1000, description="How long a batch waits to fill up.")
     request_timeout_s: float = Field(120.0, gt=0, description="Deadline of one request's synthesis.")
-    workers: int = Field(1, ge=1, le=64, description="Synthesis worker threads per engine.")
+    workers: int = Field(
+        0, ge=0, le=64, description="Synthesis worker threads per engine (0: one per CPU core available)."
+    )
     lookahead: int = Field(
         3, ge=1, le=64, description="Segments of one request synthesized ahead of the one being sent."
     )
@@ -73,6 +93,15 @@ class Settings(BaseSettings):
         if v in {"memory", "disk", "off"} or v.startswith(("redis://", "rediss://", "unix://")):
             return v
         raise ValueError("must be memory, disk, off or a redis://host:port/db URL")
+
+    def worker_count(self) -> int:
+        """``workers``, with 0 resolved to the CPU cores this process may run on."""
+        if self.workers:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
 
     def engine_names(self) -> set[str] | None:
         names = {n.strip() for n in self.engines.split(",") if n.strip()}

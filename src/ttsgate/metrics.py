@@ -85,9 +85,19 @@ class Metrics:
             buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32),
             registry=r,
         )
+        self.deadline_misses = Counter(
+            "ttsgate_deadline_misses",
+            "Segments whose synthesis ended after their playback deadline (first segment: the TTFA "
+            "target; later ones: when the audio ahead of them has played)",
+            ["engine"],
+            registry=r,
+        )
+        self.active_streams = Gauge(
+            "ttsgate_active_streams", "Accepted streams with synthesis still reserved", ["engine"], registry=r
+        )
         self.rejected = Counter(
             "ttsgate_rejected",
-            "Requests refused before any work (queue full, memory)",
+            "Requests refused before any work (reason: realtime, queue_full, queue_wait, memory)",
             ["reason"],
             registry=r,
         )

@@ -5,12 +5,15 @@ normalization); ``stream`` speaks them in order. Each language run of a segment 
 that speaks it (the requested voice is a preference), cached per run, synthesized through the
 scheduler, resampled to the one output rate, and the runs are joined into one segment of s16 PCM.
 
-Flow control: the first segment's job is the request's admission ticket (a full queue refuses it
-with 503 before any byte is sent); once it is queued, up to ``lookahead`` later segments are in
-flight too, ranked by the request's start and the speech before them (virtual start time in the
-scheduler), so the engine never idles between a request's segments, requests finish in arrival
-order, a long request's tail gives way to new requests' first segments, and later segments of many
-requests can share batches.
+Flow control: a request is one stream of the scheduler. Before anything is queued its whole
+expected work (every segment's runs, per engine) is admitted or refused by real-time feasibility
+(503 before any byte); a live source (an LLM reply, a WebSocket) is admitted on its first segment
+and reserves each later one as it arrives. Up to ``lookahead`` later segments are in flight while
+earlier ones are sent, each ranked by its playback deadline (earliest deadline first), so the
+engine never idles between a request's segments, a first segment never waits behind others' later
+segments that still have slack, and later segments of many requests can share batches. Each
+delivered segment tells the stream's ``Playback`` its real length, which moves the deadlines of
+the segments after it.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from ttsgate.audio.resample import resample
 from ttsgate.cache import AudioCache, cache_key
 from ttsgate.engines.base import Engine, SynthesisInput
 from ttsgate.exceptions import EngineError, InvalidRequestError
-from ttsgate.scheduler import Scheduler
-from ttsgate.text import Segment, TextNormalizer, prepare
+from ttsgate.scheduler import Playback, Scheduler, Work
+from ttsgate.text import Segment, TextNormalizer, expected_speech_s, prepare
 from ttsgate.voices import HAN_LANGUAGES, Voice, VoiceTable
 
 # Silence inserted before a segment, by how the previous one ended.
@@ -99,71 +102,65 @@ class SpeechPipeline:
     ) -> AsyncGenerator[SpokenSegment, None]:
         """Speak segments in order, as they come (a list, or an async source such as an LLM reply).
 
-        The first segment's job is the admission ticket: nothing else is queued until it is (a
-        refused request leaves no trace in the queue). From then on up to ``lookahead`` later
-        segments are in flight while earlier ones are synthesized and sent, each ranked by its
-        request's start and the speech expected before it, so the engine never idles between the
-        segments of a request, requests finish in arrival order, and a long request's tail gives
-        way to new requests' first segments. Closing the consumer cancels every job in flight.
+        A list is admitted whole before anything is queued; a live source on its first segment
+        (``OverloadedError`` either way, raised before the first segment is yielded, so a route can
+        still answer 503). From then on up to ``lookahead`` later segments are in flight while
+        earlier ones are synthesized and sent, ranked by their playback deadlines. Closing the
+        consumer cancels every job in flight and frees the stream's reserved work.
         """
         source = _aiter(segments)
         # A list is one request: one deadline. A live source (LLM reply, WebSocket) may run long:
         # each of its segments gets the timeout from when it arrives.
         live = isinstance(segments, AsyncIterable)
-        started = time.monotonic()
-        request_deadline = started + opts.timeout_s
-        speech_before = 0.0  # expected seconds of speech before the next segment
+        queued: deque[Segment] = deque() if isinstance(segments, AsyncIterable) else deque(segments)
+        playback = self.scheduler.open_stream(live=live)
+        request_deadline = time.monotonic() + opts.timeout_s
 
-        def launch(seg: Segment, admitted: asyncio.Event | None = None) -> asyncio.Task[Int16Array]:
-            nonlocal speech_before
-            now = time.monotonic()
-            # A live source's segments are queued as they arrive; a request's by its start and
-            # the speech before them (the scheduler's virtual start time).
-            since, before = (now, 0.0) if live else (started, speech_before)
-            speech_before += seg.expected_audio_s(opts.speed)
-            deadline = now + opts.timeout_s if live else request_deadline
+        def launch(index: int, seg: Segment) -> asyncio.Task[Int16Array]:
+            deadline = time.monotonic() + opts.timeout_s if live else request_deadline
             return asyncio.create_task(
-                self.speak(
-                    seg,
-                    opts,
-                    first=admitted is not None,
-                    deadline=deadline,
-                    since=since,
-                    speech_before_s=before,
-                    admitted=admitted,
-                )
+                self.speak(seg, opts, playback=playback, index=index, deadline=deadline)
             )
 
-        pending: deque[tuple[Segment, asyncio.Task[Int16Array]]] = deque()
+        pending: deque[tuple[int, Segment, asyncio.Task[Int16Array]]] = deque()
         next_seg: asyncio.Task[Segment | None] | None = None
         try:
-            first = await anext(source, None)
-            if first is None:
+            if live:
+                first = await anext(source, None)
+                if first is None:
+                    return
+                queued.append(first)
+            if not queued:
                 return
-            admitted = asyncio.Event()
-            task = launch(first, admitted)
-            pending.append((first, task))
-            await _first_of(task, admitted)
-            if task.done():
-                task.result()  # refused or failed: raise before anything else is queued
+            self.scheduler.admit(playback, self.plan_work(playback, queued, opts))
+            index = 0
             prev: SpokenSegment | None = None
-            exhausted = False
+            exhausted = not live
             while True:
                 # Top up the window without waiting on a slow source while audio is on its way.
-                while not exhausted and len(pending) < self.lookahead + (prev is None):
-                    if next_seg is None:
-                        next_seg = asyncio.ensure_future(anext(source, None))
-                    if live and pending and not next_seg.done():  # a list never makes us wait
+                while len(pending) < self.lookahead + (prev is None):
+                    if queued:
+                        seg = queued.popleft()
+                    elif exhausted:
                         break
-                    seg = await next_seg
-                    next_seg = None
-                    if seg is None:
-                        exhausted = True
-                        break
-                    pending.append((seg, launch(seg)))
+                    else:
+                        if next_seg is None:
+                            next_seg = asyncio.ensure_future(anext(source, None))
+                        if pending and not next_seg.done():
+                            break
+                        got = await next_seg
+                        next_seg = None
+                        if got is None:
+                            exhausted = True
+                            break
+                        seg = got
+                        for engine, work in self.plan_work(playback, [seg], opts).items():
+                            self.scheduler.reserve(playback, engine, work)
+                    pending.append((index, seg, launch(index, seg)))
+                    index += 1
                 if not pending:
                     return
-                seg, task = pending.popleft()
+                k, seg, task = pending.popleft()
                 pcm = await task
                 if prev is None:
                     prev = SpokenSegment(0, seg.text, pcm, 0.0, 0.0)
@@ -174,16 +171,32 @@ class SpeechPipeline:
                     prev = SpokenSegment(
                         prev.index + 1, seg.text, np.concatenate([lead, pcm]), pos, pos + pause
                     )
+                playback.delivered(k, len(prev.pcm) / OUTPUT_SAMPLE_RATE, time.monotonic())
                 yield prev
         finally:
-            tasks: list[asyncio.Future[Any]] = [t for _, t in pending]
+            tasks: list[asyncio.Future[Any]] = [t for _, _, t in pending]
             if next_seg is not None:
                 tasks.append(next_seg)
             for t in tasks:
                 t.cancel()
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
+            self.scheduler.close_stream(playback)
             await source.aclose()
+
+    def plan_work(
+        self, playback: Playback, segments: Iterable[Segment], opts: SpeechOptions
+    ) -> dict[str, list[Work]]:
+        """Add ``segments`` to ``playback`` and return their expected work per engine: one
+        ``Work`` per language run, unit ``(segment index, run index)``."""
+        work: dict[str, list[Work]] = {}
+        for seg in segments:
+            index = playback.add(seg.expected_audio_s(opts.speed))
+            for i, (language, text) in enumerate(seg.runs):
+                engine, item, _ = self.route_run(language, text, opts)
+                speech_s = expected_speech_s(item.text, item.speed)
+                work.setdefault(engine.name, []).append(Work((index, i), index, speech_s))
+        return work
 
     def route_run(self, language: str, text: str, opts: SpeechOptions) -> tuple[Engine, SynthesisInput, str]:
         """One language run's engine, engine input and segment cache key."""
@@ -224,53 +237,32 @@ class SpeechPipeline:
         segment: Segment,
         opts: SpeechOptions,
         *,
-        first: bool,
+        playback: Playback,
+        index: int,
         deadline: float,
-        since: float | None = None,
-        speech_before_s: float = 0.0,
-        admitted: asyncio.Event | None = None,
     ) -> Int16Array:
         """One segment's audio: its language runs, each routed, cached and synthesized, joined.
 
-        ``first``: the segment's first run is the request's admission (refused when the queue is
-        full) and ``admitted`` is set once it is queued; ``since`` and ``speech_before_s`` order its jobs
-        (see ``Scheduler.synthesize``)."""
+        ``playback``/``index``: the admitted stream and the segment's place in it (its jobs rank
+        by its playback deadline); each run's reserved work is freed once it has its audio, from
+        the engine, the cache or another request's synthesis of the same text."""
         parts: list[Int16Array] = []
         for i, (language, text) in enumerate(segment.runs):
             engine, item, key = self.route_run(language, text, opts)
 
-            async def compute(
-                engine: Engine = engine, item: SynthesisInput = item, admit: bool = first and i == 0
-            ) -> bytes:
+            async def compute(engine: Engine = engine, item: SynthesisInput = item, unit: int = i) -> bytes:
                 chunk = await self.scheduler.synthesize(
-                    engine.name,
-                    item,
-                    priority=0 if first else 1,
-                    admit=admit,
-                    deadline=deadline,
-                    since=since,
-                    speech_before_s=speech_before_s,
-                    on_queued=admitted.set if admit and admitted is not None else None,
+                    engine.name, item, playback=playback, segment=index, unit=(index, unit), deadline=deadline
                 )
                 samples = resample(chunk.samples, chunk.sample_rate, OUTPUT_SAMPLE_RATE)
                 return to_int16(samples).tobytes()
 
             value, _hit = await self.cache.get_or_compute(key, compute)
+            self.scheduler.release(playback, engine.name, (index, i))
             parts.append(np.frombuffer(value, dtype=np.int16))
         if not parts:
             return np.zeros(0, dtype=np.int16)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
-
-
-async def _first_of(task: asyncio.Task[Any], event: asyncio.Event) -> None:
-    """Wait until ``task`` is done or ``event`` is set, whichever comes first."""
-    if task.done() or event.is_set():
-        return
-    waiter = asyncio.ensure_future(event.wait())
-    try:
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
 
 
 async def _aiter(segments: Iterable[Segment] | AsyncIterable[Segment]) -> AsyncGenerator[Segment, None]:

@@ -92,7 +92,7 @@ class Runtime:
             try:
                 # Engines size their per-worker resources (interpreters, intra-op threads) from
                 # the worker count the scheduler will really use.
-                engine = create_engine(replace(spec, workers=spec.workers or self.settings.workers))
+                engine = create_engine(replace(spec, workers=spec.workers or self.settings.worker_count()))
                 await asyncio.to_thread(engine.load)
                 paces[name] = await asyncio.to_thread(self._warm_up, engine)
             except Exception as exc:  # an engine that cannot load must not take the others down
@@ -113,11 +113,13 @@ class Runtime:
             max_batch_size=s.max_batch_size,
             max_wait_ms=s.max_wait_ms,
             max_queue_wait_s=s.max_queue_wait_s,
-            workers=s.workers,
+            workers=s.worker_count(),
             metrics=collect,
             overrides={n: EngineLimits.from_spec(spec) for n, spec in self.table.engines.items()},
             memory_guard=guard,
             paces=paces,
+            ttfa_target_s=s.ttfa_target_s,
+            realtime=s.realtime_admission,
         )
         await self.scheduler.start()
         self.pipeline = SpeechPipeline(

@@ -73,3 +73,50 @@ def test_the_pace_is_measured_at_warm_up() -> None:
         pace = app.state.runtime.scheduler.stats("sine-zh")["pace"]
         # 0.2 s of work (the sine engine's delay) for ~3.25 s of expected speech (14 Han characters)
         assert 0.2 / 3.5 < pace < 0.5
+
+
+async def overlapping(url: str, texts: list[str], gap_s: float) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        tasks = []
+        for text in texts:
+            tasks.append(asyncio.create_task(client.post("/v1/audio/speech", json=body(text))))
+            await asyncio.sleep(gap_s)
+        return list(await asyncio.gather(*tasks))
+
+
+def test_a_stream_that_cannot_start_in_time_is_refused_by_default() -> None:
+    # Default settings but one worker (so the figures don't depend on this machine's cores) and an
+    # engine that takes 1 s per segment: about its warm-up pace for sentences of this length.
+    settings = Settings(cache="off", workers=1, max_batch_size=1)
+    with serve_app(create_app(settings, table=sine_table(delay_s=1.0))) as url:
+        first, refused = asyncio.run(
+            overlapping(url, ["第一位客人今天来得很早啊。", "第二位客人今天来得也很早。"], 0.2)
+        )
+        assert first.status_code == 200
+        assert len(np.frombuffer(first.content, dtype=np.int16)) / 24000 > 0.5
+        # The second's first audio would come ~1.7 s after it asked (target 1 s): refused at once.
+        assert refused.status_code == 503
+        assert int(refused.headers["retry-after"]) >= 1
+        err = refused.json()["error"]
+        assert err["code"] == "realtime"
+        assert "TTSGATE_TTFA_TARGET_S=1" in err["message"]
+        assert total(url, "ttsgate_rejected_total", reason="realtime") == 1
+        # Once the first is done, the same request fits.
+        (again,) = asyncio.run(overlapping(url, ["第二位客人今天来得也很早。"], 0.0))
+        assert again.status_code == 200
+
+
+def test_requests_sharing_their_first_sentence_each_count_in_full() -> None:
+    # LLM-style replies that start alike: single-flight synthesizes "好的。" once, but every request
+    # reserves its whole work, so the real-time bound still holds (before, all were accepted).
+    settings = Settings(cache="off", workers=1, max_batch_size=1)
+    texts = [f"好的。第{n}号订单已经发货了，请注意查收。" for n in "一二三四五六七八"]
+    with serve_app(create_app(settings, table=sine_table(delay_s=0.3))) as url:
+        responses = asyncio.run(overlapping(url, texts, 0.0))
+        codes = [r.status_code for r in responses]
+        assert set(codes) == {200, 503}, codes
+        for r in responses:
+            if r.status_code == 503:
+                assert r.json()["error"]["code"] == "realtime"
+            else:  # every accepted request got all of its audio
+                assert len(np.frombuffer(r.content, dtype=np.int16)) / 24000 > 1.0

@@ -23,8 +23,9 @@ async def _concurrent(url: str, n: int) -> list[httpx.Response]:
 
 def test_concurrent_requests_share_batches() -> None:
     # A slow engine (0.3 s a batch) and one worker: while a batch runs the others queue up and
-    # leave together in the next batch.
-    settings = Settings(cache="off", max_wait_ms=20.0, max_batch_size=8, workers=1)
+    # leave together in the next batch. Real-time admission is off: it costs each segment at the
+    # pace timed at warm-up (a batch of one), and a sine batch of 8 costs what a batch of 1 does.
+    settings = Settings(cache="off", max_wait_ms=20.0, max_batch_size=8, workers=1, realtime_admission=False)
     with serve_app(create_app(settings, table=sine_table(delay_s=0.3))) as url:
         responses = asyncio.run(_concurrent(url, 8))
         assert all(r.status_code == 200 for r in responses)

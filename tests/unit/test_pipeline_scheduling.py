@@ -1,5 +1,5 @@
-"""The pipeline's use of the scheduler: later segments queue as soon as the first is admitted, and
-requests finish in arrival order, segment by segment, on a one-worker engine."""
+"""The pipeline's use of the scheduler: a request is admitted whole, its later segments queue at
+once, and segments run by playback deadline on a one-worker engine."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ async def speak(pipeline: SpeechPipeline, text: str) -> list[str]:
     return [s.text async for s in pipeline.stream(segments, SpeechOptions(voice=voice))]
 
 
-async def test_requests_finish_in_arrival_order_segment_by_segment(
+async def test_a_new_first_segment_goes_before_later_segments_with_slack(
     setup: tuple[SpeechPipeline, RecordingSine],
 ) -> None:
     pipeline, engine = setup
@@ -56,8 +56,14 @@ async def test_requests_finish_in_arrival_order_segment_by_segment(
     engine.gate.set()
     assert len(await p) == 2
     assert len(await r) == 2
-    assert [t.split()[0] for t in engine.spoken] == ["Peter", "Then", "Rita", "Rita"]
-    assert engine.spoken[2].startswith("Rita arrives")
+    # Earliest playback deadline first: R's first segment is due 1 s after R arrived, P's second
+    # only when P's first (1.3 s of speech) has played; R's second after P's second (later start).
+    assert engine.spoken == [
+        "Peter reads first.",
+        "Rita arrives later.",
+        "Then Peter reads second.",
+        "Rita has a second part.",
+    ]
 
 
 async def test_a_refused_request_queues_nothing(setup: tuple[SpeechPipeline, RecordingSine]) -> None:

@@ -21,7 +21,7 @@ from ttsgate.exceptions import (
     RequestTimeoutError,
 )
 from ttsgate.metrics import Metrics
-from ttsgate.scheduler import EngineLimits, MemoryGuard, Scheduler
+from ttsgate.scheduler import EngineLimits, MemoryGuard, Scheduler, Work
 
 
 class RecordingSine(SineEngine):
@@ -168,20 +168,29 @@ async def test_full_queue_refuses_new_requests_but_accepts_follow_ups(
 ) -> None:
     engine = RecordingSine()
     metrics = Metrics("test")
-    sched = await make(engine, max_queue=2, max_wait_ms=0, metrics=metrics)
+    sched = await make(engine, max_queue=3, max_wait_ms=0, metrics=metrics)
+    accepted = sched.open_stream()  # its one segment is reserved: it counts against the bound
+    accepted.add(1.0)
+    sched.admit(accepted, {"sine": [Work((0, 0), 0, 1.0)]})
     blocker = await hold_worker(sched, engine)
     queued = [asyncio.create_task(sched.synthesize("sine", seg(f"q{i}"))) for i in range(2)]
     await wait_for(lambda: sched.stats("sine")["depth"] == 2)
     with pytest.raises(OverloadedError) as info:
         await sched.synthesize("sine", seg("refused"))
     assert 1.0 <= info.value.retry_after_s <= 60.0
-    follow_up = asyncio.create_task(sched.synthesize("sine", seg("follow-up"), admit=False))
+    with pytest.raises(OverloadedError):  # a new stream is refused before anything is queued
+        sched.admit(sched.open_stream(), {"sine": [Work((0, 0), 0, 1.0)]})
+    follow_up = asyncio.create_task(  # a segment of a stream accepted earlier is never refused
+        sched.synthesize("sine", seg("follow-up"), playback=accepted, segment=0, unit=(0, 0))
+    )
     await wait_for(lambda: sched.stats("sine")["depth"] == 3)
     engine.gate.set()
     await asyncio.gather(blocker, *queued, follow_up)
     assert "follow-up" in engine.spoken
     assert "refused" not in engine.spoken
-    assert metrics.registry.get_sample_value("ttsgate_rejected_total", {"reason": "queue_full"}) == 1
+    assert metrics.registry.get_sample_value("ttsgate_rejected_total", {"reason": "queue_full"}) == 2
+    sched.close_stream(accepted)
+    assert sched.stats("sine")["streams"] == 0
 
 
 async def test_deadline_gives_request_timeout(make: Callable[..., Awaitable[Scheduler]]) -> None:
@@ -204,9 +213,16 @@ async def test_first_segments_go_before_earlier_queued_later_segments(
     engine = RecordingSine(max_batch_size=1)
     sched = await make(engine, max_wait_ms=0)
     blocker = await hold_worker(sched, engine)
-    later = [asyncio.create_task(sched.synthesize("sine", seg(f"later{i}"), priority=1)) for i in range(2)]
+    older = sched.open_stream()  # a request that arrived first: its later segments are queued
+    for _ in range(3):
+        older.add(1.0)
+    sched.admit(older, {"sine": [Work((k, 0), k, 1.0) for k in range(3)]})
+    later = [
+        asyncio.create_task(sched.synthesize("sine", seg(f"later{k - 1}"), playback=older, segment=k))
+        for k in (1, 2)
+    ]
     await wait_for(lambda: sched.stats("sine")["depth"] == 2)
-    first = asyncio.create_task(sched.synthesize("sine", seg("first"), priority=0))
+    first = asyncio.create_task(sched.synthesize("sine", seg("first")))  # a new request's first
     await wait_for(lambda: sched.stats("sine")["depth"] == 3)
     engine.gate.set()
     await asyncio.gather(blocker, first, *later)
@@ -216,12 +232,19 @@ async def test_first_segments_go_before_earlier_queued_later_segments(
 async def test_memory_guard_refuses_new_work_only(make: Callable[..., Awaitable[Scheduler]]) -> None:
     engine = RecordingSine()
     metrics = Metrics("test")
-    guard = MemoryGuard(memory_limit_mb=100, gpu_memory_fraction=1.0, rss_reader=lambda: 200 * 2**20)
+    rss = [50 * 2**20]
+    guard = MemoryGuard(
+        memory_limit_mb=100, gpu_memory_fraction=1.0, rss_reader=lambda: rss[0], interval_s=0.0
+    )
     sched = await make(engine, memory_guard=guard, metrics=metrics)
+    accepted = sched.open_stream()
+    accepted.add(1.0)
+    sched.admit(accepted, {"sine": [Work((0, 0), 0, 1.0)]})
+    rss[0] = 200 * 2**20
     with pytest.raises(OverloadedError) as info:
         await sched.synthesize("sine", seg("new"))
     assert info.value.code == "memory"
-    assert (await sched.synthesize("sine", seg("follow"), admit=False)).duration_s > 0
+    assert (await sched.synthesize("sine", seg("follow"), playback=accepted)).duration_s > 0
     assert metrics.registry.get_sample_value("ttsgate_rejected_total", {"reason": "memory"}) == 1
 
 

@@ -9,7 +9,9 @@ import pytest
 
 from ttsgate.engines.base import SynthesisInput
 from ttsgate.exceptions import OverloadedError, RequestTimeoutError
-from ttsgate.scheduler.state import Job, QueueState
+from ttsgate.scheduler.deadline import Playback
+from ttsgate.scheduler.state import Job, QueueState, Work
+from ttsgate.text import expected_speech_s
 
 
 def make_job(
@@ -17,17 +19,46 @@ def make_job(
     now: float = 0.0,
     *,
     key: str = "k",
-    priority: int = 1,
     deadline: float | None = None,
+    playback: Playback | None = None,
+    segment: int = 0,
 ) -> Job:
+    """A job of its own one-segment stream started at ``now`` (or of segment ``segment`` of ``playback``)."""
     waiter: Future[Any] = Future()
+    if playback is None:
+        playback = Playback(now, 1.0)
+        playback.add(expected_speech_s(text))
     return Job(
         item=SynthesisInput(text=text, language="en"),
         key=key,
         waiter=waiter,
         enqueued=now,
-        priority=priority,
+        playback=playback,
+        segment=segment,
+        unit=(segment, 0),
         deadline=deadline,
+    )
+
+
+def stream(state: QueueState, start: float, seconds: list[float], *, target: float = 1.0) -> Playback:
+    """Admit a stream at ``start`` whose segments have ``seconds`` of speech each (14 chars/s)."""
+    pb = Playback(start, target)
+    for s in seconds:
+        pb.add(s)
+    state.admit(pb, [Work((k, 0), k, s) for k, s in enumerate(seconds)], start)
+    return pb
+
+
+def paced(pace: float, *, workers: int = 1, **kw: Any) -> QueueState:
+    """A state whose engine takes ``pace`` seconds per second of speech."""
+    return QueueState(
+        name="e",
+        max_queue=kw.pop("max_queue", 1000),
+        max_batch_size=1,
+        max_wait_ms=0,
+        workers=workers,
+        pace=pace,
+        **kw,
     )
 
 
@@ -88,25 +119,6 @@ def test_a_full_group_goes_before_an_unripe_one() -> None:
     assert texts(s.next_batch(0.1)) == ["a1"]
 
 
-def test_first_segments_go_ahead_of_later_ones_fifo_within_class() -> None:
-    s = new_state(max_batch_size=2, max_wait_ms=0)
-    s.append(make_job("late1", priority=1))
-    s.append(make_job("late2", priority=1))
-    s.append(make_job("first1", priority=0))
-    s.append(make_job("late3", priority=1))
-    s.append(make_job("first2", priority=0))
-    assert texts(s.next_batch(0.0)) == ["first1", "first2"]
-    assert texts(s.next_batch(0.0)) == ["late1", "late2"]
-    assert texts(s.next_batch(0.0)) == ["late3"]
-
-
-def test_priority_picks_the_group_too() -> None:
-    s = new_state(max_batch_size=4, max_wait_ms=0)
-    s.append(make_job("x-late", key="x", priority=1))
-    s.append(make_job("y-first", key="y", priority=0))
-    assert texts(s.next_batch(0.0)) == ["y-first"]
-
-
 def test_cancelled_jobs_are_skipped_and_dropped() -> None:
     s = new_state(max_batch_size=4, max_wait_ms=0)
     a, b, c = make_job("a"), make_job("b"), make_job("c")
@@ -146,15 +158,16 @@ def test_next_wakeup_includes_deadlines() -> None:
     assert s.next_wakeup(0.1) == pytest.approx(0.2)
 
 
-def test_bound_refuses_new_requests_with_retry_after() -> None:
+def test_bound_refuses_new_streams_with_retry_after() -> None:
     s = new_state(max_queue=3, max_batch_size=1, max_wait_ms=0)
     for i in range(3):
         s.append(make_job(f"t{i}", 0.0))
     with pytest.raises(OverloadedError) as info:
-        s.append(make_job("refused", 0.0))
+        stream(s, 0.0, [1.0])
+    assert info.value.code == "queue_full"
     assert 1.0 <= info.value.retry_after_s <= 60.0
     assert s.rejected_total == 1
-    assert len(s) == 3
+    assert s.streams == 0  # a refused stream reserves nothing
 
 
 def test_retry_after_follows_the_drain_rate() -> None:
@@ -167,7 +180,7 @@ def test_retry_after_follows_the_drain_rate() -> None:
     assert s.drain_rate(10.0) == pytest.approx(1.0, rel=0.15)
     assert s.retry_after(10.0) == pytest.approx(10.0, abs=2.0)  # 10 queued at ~1/s
     for i in range(200):
-        s.append(make_job(f"u{i}", 10.0), admit=False)
+        s.append(make_job(f"u{i}", 10.0))
     assert s.retry_after(10.0) == 60.0  # clamped
     fast = new_state(max_queue=100, max_batch_size=50, max_wait_ms=0)
     for i in range(51):
@@ -176,23 +189,173 @@ def test_retry_after_follows_the_drain_rate() -> None:
     assert fast.retry_after(0.0) == 1.0  # 1 queued, 50/s: clamped up
 
 
-def test_follow_up_jobs_bypass_the_bound() -> None:
-    s = new_state(max_queue=2, max_batch_size=8, max_wait_ms=0)
-    s.append(make_job("a"))
-    s.append(make_job("b"))
-    with pytest.raises(OverloadedError):
-        s.append(make_job("new request"))
-    s.append(make_job("follow-up"), admit=False)
-    assert texts(s.next_batch(0.0)) == ["a", "b", "follow-up"]
-
-
 def test_cancelled_jobs_free_their_place_in_the_bound() -> None:
     s = new_state(max_queue=1)
     a = make_job("a")
     s.append(a)
     a.waiter.cancel()  # type: ignore[attr-defined]
-    s.append(make_job("b"))  # no OverloadedError
-    assert len(s) == 1
+    stream(s, 0.0, [1.0])  # no OverloadedError
+    assert len(s) == 0
+
+
+# -- earliest deadline first -------------------------------------------------------------------
+
+
+def test_jobs_run_earliest_playback_deadline_first() -> None:
+    s = paced(0.1)
+    a = stream(s, 0.0, [2.0, 2.0, 2.0, 2.0])  # due 1, 3, 5, 7
+    for k in (1, 2, 3):
+        s.append(make_job(f"A{k}", 0.5, playback=a, segment=k))
+    b = stream(s, 1.5, [1.0, 1.0])  # due 2.5, 3.5
+    s.append(make_job("B1", 1.5, playback=b, segment=1))
+    s.append(make_job("B0", 1.6, playback=b, segment=0))
+    order = [texts(s.next_batch(1.6))[0] for _ in range(5)]
+    # B's first segment (due 2.5) goes before A's later ones that still have slack, though queued last
+    assert order == ["B0", "A1", "B1", "A2", "A3"]
+
+
+def test_a_delivered_first_segment_moves_the_later_deadlines() -> None:
+    pb = Playback(10.0, 1.0)
+    for s in (1.0, 2.0, 3.0):
+        pb.add(s)
+    assert [pb.deadline(k) for k in range(3)] == [11.0, 12.0, 14.0]
+    pb.delivered(0, 1.5, 10.4)  # arrived early and was longer than expected
+    assert pb.deadline(1) == pytest.approx(11.9)
+    assert pb.deadline(2) == pytest.approx(13.9)
+    pb.delivered(1, 2.5, 11.0)
+    assert pb.deadline(2) == pytest.approx(14.4)
+
+
+def test_the_most_urgent_job_picks_the_batch_group() -> None:
+    s = QueueState(max_queue=100, max_batch_size=4, max_wait_ms=0, pace=0.1)
+    late = stream(s, 0.0, [5.0, 5.0])
+    s.append(make_job("x-later", 0.0, key="x", playback=late, segment=1))  # due 6
+    s.append(make_job("y-first", 0.5, key="y"))  # due 1.5
+    s.append(make_job("x-first", 0.9, key="x"))  # due 1.9
+    assert texts(s.next_batch(1.0)) == ["y-first"]
+    assert texts(s.next_batch(1.0)) == ["x-first", "x-later"]  # most urgent first within the batch
+
+
+def test_segments_finished_after_their_deadline_count_as_missed() -> None:
+    s = paced(0.1)
+    s.append(make_job("on time", 0.0))  # due 1.0
+    s.append(make_job("too late", 0.0))
+    first = s.next_batch(0.0)
+    assert first is not None
+    assert s.finished(first, 0.5) == 0
+    second = s.next_batch(0.5)
+    assert second is not None
+    assert s.finished(second, 1.2) == 1
+    assert s.missed_total == 1
+
+
+# -- admission by real-time feasibility --------------------------------------------------------
+
+
+def test_streams_are_admitted_while_every_listener_can_be_served_in_real_time() -> None:
+    # pace 0.5, one worker: a stream of 4 × 2 s of speech costs 1 s per segment, due 1, 3, 5, 7
+    s = paced(0.5)
+    a = stream(s, 0.0, [2.0] * 4)
+    with pytest.raises(OverloadedError) as info:  # both first segments due at 1.0: one would be late
+        stream(s, 0.0, [2.0] * 4)
+    assert info.value.code == "realtime"
+    assert info.value.retry_after_s == 1.0
+    assert s.streams == 1
+    a0 = make_job("x" * 28, 0.0, playback=a)  # 2 s of speech, done in 1 s: the pace stays 0.5
+    s.append(a0)
+    assert s.next_batch(0.0) == [a0]
+    s.finished([a0], 1.0)
+    stream(s, 1.0, [2.0] * 4)  # a second later it fits: due 2, 4, 6, 8 interleave with 3, 5, 7
+    with pytest.raises(OverloadedError):  # 7 s of work by 8 s leaves no room for a third due 2.0
+        stream(s, 1.0, [0.5])
+    assert s.rejected_total == 2
+
+
+def test_every_worker_counts() -> None:
+    s = paced(0.5, workers=2)
+    stream(s, 0.0, [2.0] * 4)
+    stream(s, 0.0, [2.0] * 4)
+    with pytest.raises(OverloadedError):
+        stream(s, 0.0, [2.0] * 4)
+
+
+def test_a_new_stream_may_not_push_an_accepted_one_past_its_deadlines() -> None:
+    s = paced(0.5)
+    stream(s, 0.0, [0.2, 1.6, 3.6])  # costs 0.1, 0.8, 1.8, due 1.0, 1.2, 2.8: done 0.1, 0.9, 2.7
+    with pytest.raises(OverloadedError):  # its own segment (due 1.0, done 0.3) fits, the 3rd would not
+        stream(s, 0.0, [0.4])
+    stream(s, 0.0, [0.1])  # 0.05 s more: within the estimate's tolerance
+
+
+def test_the_whole_request_counts_even_when_its_segments_are_shared() -> None:
+    # 40 requests that start with the same sentence: single-flight runs that sentence once, but
+    # each request's own work is reserved in full until it is served, so the bound holds.
+    s = paced(0.1)
+    accepted = 0
+    for _ in range(40):
+        try:
+            stream(s, 0.0, [1.0, 4.0, 4.0, 4.0])  # 1.3 s of work each, last due 10
+        except OverloadedError:
+            continue
+        accepted += 1
+    assert accepted == 4  # 4 × (0.1 + 0.4) s is all that can be done by the second segments' 2 s
+
+
+@pytest.mark.parametrize("how", ["release", "close"])
+def test_released_or_closed_work_frees_capacity(how: str) -> None:
+    s = paced(0.5)
+    a = stream(s, 0.0, [2.0] * 4)
+    with pytest.raises(OverloadedError):
+        stream(s, 0.0, [2.0] * 4)
+    if how == "release":  # each segment served from the cache or another request's synthesis
+        for k in range(4):
+            s.release(a, (k, 0))
+    else:  # the client left
+        s.close_stream(a)
+    stream(s, 0.0, [2.0] * 4)
+
+
+def test_running_work_counts_and_a_started_job_is_no_longer_reserved() -> None:
+    s = paced(0.5)
+    a = stream(s, 0.0, [4.0])  # 2 s of work due at 1.0: late from the start, admitted (nothing else)
+    s.append(make_job("x" * 56, 0.0, playback=a))  # 4 s of speech
+    assert s.next_batch(0.0) is not None
+    assert s.streams == 1
+    with pytest.raises(OverloadedError):  # the running 2 s is ahead of anything new
+        stream(s, 0.1, [1.0])
+    stream(s, 1.6, [1.0])  # 0.4 s still running + 0.5 s: done by 2.5 < 2.6
+
+
+def test_a_stream_already_behind_does_not_block_others() -> None:
+    # A client that reads slowly: its next segments' deadlines passed long ago. A new stream that
+    # does not delay them is still admitted.
+    s = paced(0.1)
+    slow = stream(s, 0.0, [2.0] * 3)
+    slow.delivered(0, 2.0, 0.1)  # its player "should" be at 30 s; deadlines 2.1, 4.1 are long past
+    stream(s, 30.0, [2.0, 2.0])  # due 31, 33: done 30.8 and 31.0 after the slow stream's 0.6 s
+
+
+def test_live_streams_grow_without_refusal() -> None:
+    s = paced(0.5)
+    live = stream(s, 0.0, [2.0])
+    for k in range(1, 20):
+        live.add(2.0)
+        s.reserve(live, [Work((k, 0), k, 2.0)])  # reserved as the text arrives: never refused
+    with pytest.raises(OverloadedError):
+        stream(s, 0.0, [1.0])
+
+
+def test_admission_needs_a_measured_pace() -> None:
+    s = new_state()
+    for _ in range(10):
+        stream(s, 0.0, [10.0])  # pace unknown: only the count bound applies
+    assert s.streams == 10
+
+
+def test_realtime_admission_can_be_turned_off() -> None:
+    s = paced(0.5, realtime=False)
+    for _ in range(10):
+        stream(s, 0.0, [10.0])
 
 
 def test_invalid_limits() -> None:
@@ -200,84 +363,31 @@ def test_invalid_limits() -> None:
         QueueState(max_queue=0, max_batch_size=1, max_wait_ms=0)
 
 
-def test_later_segments_that_waited_past_the_head_start_are_not_overtaken() -> None:
-    from concurrent.futures import Future
-
-    from ttsgate.engines.base import SynthesisInput
-    from ttsgate.scheduler.state import Job, QueueState
-
-    state = QueueState(max_queue=10, max_batch_size=1, max_wait_ms=0, head_start_s=2.0)
-
-    def job(text: str, at: float, priority: int) -> Job:
-        return Job(item=SynthesisInput(text, "zh"), key="k", waiter=Future(), enqueued=at, priority=priority)
-
-    old_later = job("old later segment", 0.0, 1)
-    recent_later = job("recent later segment", 9.0, 1)
-    first = job("new first segment", 10.0, 0)
-    for j in (old_later, recent_later, first):
-        state.append(j)
-    order = [state.next_batch(10.0)[0].item.text for _ in range(3)]  # type: ignore[index]
-    # waited 10 s > head start: keeps its turn; waited 1 s < head start: the first segment jumps it
-    assert order == ["old later segment", "new first segment", "recent later segment"]
-
-
-def test_virtual_start_time_orders_requests_segment_by_segment() -> None:
-    state = QueueState(max_queue=10, max_batch_size=1, max_wait_ms=0)
-    state.append(make_job("x" * 14))  # 1 s of speech
-    warm = state.next_batch(0.0)
-    assert warm is not None
-    state.finished(warm, 0.1)  # pace 0.1: one second of speech takes 0.1 s
-
-    def job(text: str, since: float, before: float, priority: int = 1) -> Job:
-        j = Job(SynthesisInput(text, "en"), "k", Future(), enqueued=5.0, priority=priority)
-        j.since, j.speech_before_s = since, before
-        return j
-
-    for j in (
-        job("long request, after 40 s of its speech", 1.0, 40.0),  # ranks 1 + 4 = 5
-        job("short request, second segment", 3.0, 3.0),  # 3.3
-        job("new request, first segment", 4.0, 0.0, priority=0),  # 4
-        job("old request, third segment", 0.5, 6.0),  # 1.1
-    ):
-        state.append(j)
-    order = [texts(state.next_batch(5.0))[0] for _ in range(4)]
-    assert order == [
-        "old request, third segment",
-        "short request, second segment",
-        "new request, first segment",
-        "long request, after 40 s of its speech",
-    ]
-
-
-def test_follow_up_segments_count_against_the_bound() -> None:
-    state = new_state(max_queue=2)
-    state.append(make_job("first of A", priority=0))
-    state.append(make_job("second of A"), admit=False)
-    with pytest.raises(OverloadedError):  # A's queued tail holds the places a new request would take
-        state.append(make_job("first of B", priority=0))
-
-
 def test_admission_by_expected_wait_uses_the_measured_pace() -> None:
-    state = QueueState(name="e", max_queue=100, max_batch_size=1, max_wait_ms=0, max_queue_wait_s=1.0)
+    state = QueueState(
+        name="e", max_queue=100, max_batch_size=1, max_wait_ms=0, max_queue_wait_s=1.0, realtime=False
+    )
     sentence = "x" * 28  # ~2 s of expected speech (14 characters per second)
-    state.append(make_job(sentence, 0.0, priority=0))
+    state.append(make_job(sentence, 0.0))
     assert state.expected_wait(0.0) is None  # no batch measured yet: only the count bound applies
     batch = state.next_batch(0.0)
     assert batch is not None
     state.finished(batch, 1.0)  # 2 s of speech in 1 s: pace 0.5
     assert state.work.pace == pytest.approx(0.5)
-    state.append(make_job(sentence, 1.0, priority=0))  # nothing ahead
-    state.append(make_job(sentence, 1.0, priority=0))  # 1 s ahead: admitted (not more than 1 s)
+    stream(state, 1.0, [2.0])  # nothing ahead
+    state.append(make_job(sentence, 1.0))
+    stream(state, 1.0, [2.0])  # 1 s ahead: admitted (not more than 1 s)
+    state.append(make_job(sentence, 1.0))
     assert state.expected_wait(1.0) == pytest.approx(2.0)
     with pytest.raises(OverloadedError) as refused:
-        state.append(make_job("one more", 1.0, priority=0))
+        stream(state, 1.0, [1.0])
     assert "TTSGATE_MAX_QUEUE_WAIT_S=1" in refused.value.message
     assert refused.value.retry_after_s == 2.0
     running = state.next_batch(1.0)  # one starts: what is left of it shrinks as it runs
     assert running is not None
     assert state.expected_wait(1.5) == pytest.approx(1.5)
     assert state.expected_wait(2.2) == pytest.approx(1.0)  # overdue: counts as done, not negative
-    state.append(make_job("admitted again", 2.2, priority=0))
+    stream(state, 2.2, [1.0])  # admitted again
     state.finished(running, 2.5, ok=False)  # a failed batch does not move the pace
     assert state.work.pace == pytest.approx(0.5)
 

@@ -1,17 +1,22 @@
 """Dynamic batching across requests: one bounded queue, one batcher task and a worker pool per engine.
 
-Every ``synthesize()`` call queues one job in its engine's ``QueueState``; the engine's batcher task
-waits for a free worker, asks the state for the next batch (same ``batch_key``, up to the effective
-batch size, released when full or after ``max_wait_ms``) and runs it in the engine's executor, so
-segments of different users share one model call and the event loop never blocks on synthesis.
+A request is a *stream*: ``open_stream`` gives it a ``Playback`` (when its listener needs each
+segment), ``admit`` accepts or refuses its whole expected work on every engine it uses (real-time
+feasibility, see ``state.QueueState``), and each ``synthesize(..., playback=, segment=, unit=)`` call
+queues one job in its engine's ``QueueState``, ranked by the segment's playback deadline. The
+engine's batcher task waits for a free worker, asks the state for the next batch (same
+``batch_key``, up to the effective batch size, released when full or after ``max_wait_ms``) and
+runs it in the engine's executor, so segments of different users share one model call and the
+event loop never blocks on synthesis. A ``synthesize`` call without a playback is a one-segment
+stream of its own, admitted the same way.
 
 Threads, not processes: the engines (onnxruntime for Piper, TensorFlow Lite for the Mandarin voice)
 release the GIL inside their kernels, so worker threads give real parallelism, share the one loaded
 copy of each model (processes would load it per worker: memory times N) and hand numpy arrays back
 without pickling. Measured (``benchmarks/threads_vs_processes.md``): two worker processes do 0.97× the
 throughput of two worker threads for both CPU engines and cost 1-2 GB more memory. On the 2-core
-target one worker per engine is the default (lowest latency for a lone request); two give 1.3-1.7×
-the throughput of a busy server.
+target two workers per engine (one per core, the default) give 1.3-1.7× the throughput of one;
+each worker's engine sizes its intra-op threads to ``cores ÷ workers``.
 """
 
 from __future__ import annotations
@@ -20,23 +25,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ttsgate.audio.chunk import AudioChunk
-from ttsgate.engines.base import Engine, EngineSpec, SynthesisInput
-from ttsgate.exceptions import (
-    EngineError,
-    NotFoundError,
-    NotReadyError,
-    OverloadedError,
-    RequestTimeoutError,
-    TTSGateError,
-)
+from ttsgate.engines.base import Engine, SynthesisInput
+from ttsgate.exceptions import NotFoundError, NotReadyError, OverloadedError, RequestTimeoutError
 from ttsgate.metrics import Metrics
-from ttsgate.scheduler.state import Job, QueueState
+from ttsgate.scheduler.deadline import Playback
+from ttsgate.scheduler.estimate import expected_speech_s
+from ttsgate.scheduler.lane import EngineLimits, Lane, run_batch
+from ttsgate.scheduler.state import TTFA_TARGET_S, Job, QueueState, Work
 
 if TYPE_CHECKING:
     from ttsgate.scheduler.guard import MemoryGuard
@@ -44,48 +44,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class EngineLimits:
-    """Per-engine overrides of the scheduler-wide limits (None: use the scheduler's value)."""
-
-    max_batch_size: int | None = None
-    max_wait_ms: float | None = None
-    max_queue: int | None = None
-    workers: int | None = None
-    max_queue_wait_s: float | None = None
-
-    @classmethod
-    def from_spec(cls, spec: EngineSpec) -> EngineLimits:
-        return cls(
-            max_batch_size=spec.max_batch_size,
-            max_wait_ms=spec.max_wait_ms,
-            max_queue=spec.max_queue,
-            workers=spec.workers,
-            max_queue_wait_s=spec.max_queue_wait_s,
-        )
-
-
-@dataclass(eq=False)
-class _Lane:
-    """Everything the scheduler keeps for one engine."""
-
-    engine: Engine
-    state: QueueState
-    workers: int
-    executor: ThreadPoolExecutor
-    slots: asyncio.Semaphore
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    batcher: asyncio.Task[None] | None = None
-    running: set[asyncio.Task[None]] = field(default_factory=set)
-    in_flight: int = 0
-
-
 class Scheduler:
     def __init__(
         self,
         engines: Mapping[str, Engine],
         *,
-        max_queue: int = 64,
+        max_queue: int = 2048,
         max_batch_size: int = 8,
         max_wait_ms: float = 5.0,
         max_queue_wait_s: float = 0.0,
@@ -95,13 +59,16 @@ class Scheduler:
         memory_guard: MemoryGuard | None = None,
         clock: Callable[[], float] = time.monotonic,
         paces: Mapping[str, float] | None = None,
+        ttfa_target_s: float = TTFA_TARGET_S,
+        realtime: bool = True,
     ) -> None:
         self._metrics = metrics
         self._guard = memory_guard
         self._clock = clock
+        self.ttfa_target_s = ttfa_target_s
         self._started = False
         self._closed = False
-        self._lanes: dict[str, _Lane] = {}
+        self._lanes: dict[str, Lane] = {}
         overrides = overrides or {}
         for name, engine in engines.items():
             lim = overrides.get(name, EngineLimits())
@@ -115,9 +82,10 @@ class Scheduler:
                 max_queue_wait_s=max_queue_wait_s if lim.max_queue_wait_s is None else lim.max_queue_wait_s,
                 workers=n_workers,
                 pace=(paces or {}).get(name),  # measured at warm-up; else after the first batch
+                realtime=realtime,
             )
             executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix=f"ttsgate-{name}")
-            self._lanes[name] = _Lane(engine, state, n_workers, executor, asyncio.Semaphore(n_workers))
+            self._lanes[name] = Lane(engine, state, n_workers, executor, asyncio.Semaphore(n_workers))
 
     @property
     def engines(self) -> list[str]:
@@ -158,27 +126,70 @@ class Scheduler:
         for lane in self._lanes.values():
             lane.executor.shutdown(wait=False, cancel_futures=True)
 
+    def open_stream(self, *, live: bool = False) -> Playback:
+        """A new stream's playback clock, started now (``live``: its segments arrive over time)."""
+        return Playback(self._clock(), self.ttfa_target_s, live=live)
+
+    def admit(self, playback: Playback, work: Mapping[str, Sequence[Work]]) -> None:
+        """Accept a new stream's expected ``work`` per engine, all or nothing, or raise
+        ``OverloadedError`` (503 + Retry-After; nothing stays reserved). Also NotReadyError,
+        NotFoundError."""
+        lanes = [(self._lane(name), units) for name, units in work.items()]
+        if self._closed or not self._started:
+            raise NotReadyError("the synthesis scheduler is not running")
+        if self._guard is not None:
+            try:
+                self._guard.check()
+            except OverloadedError:
+                self._reject("memory")
+                raise
+        now = self._clock()
+        done: list[Lane] = []
+        try:
+            for lane, units in lanes:
+                lane.state.admit(playback, units, now)
+                done.append(lane)
+        except OverloadedError as exc:
+            for lane in done:
+                lane.state.close_stream(playback)
+            self._reject(exc.code or "queue_full")  # realtime, queue_full (count) or queue_wait (time)
+            raise
+        for lane in done:
+            self._set_depth(lane)
+
+    def reserve(self, playback: Playback, engine: str, work: Sequence[Work]) -> None:
+        """Reserve an accepted live stream's next segment (never refused)."""
+        self._lane(engine).state.reserve(playback, work)
+
+    def release(self, playback: Playback, engine: str, unit: Hashable) -> None:
+        """A reserved unit was served without synthesis (cache hit, shared with another request)."""
+        self._lane(engine).state.release(playback, unit)
+
+    def close_stream(self, playback: Playback) -> None:
+        """The stream ended: whatever it still had reserved is freed."""
+        for lane in self._lanes.values():
+            lane.state.close_stream(playback)
+            self._set_depth(lane)
+
     async def synthesize(
         self,
         engine: str,
         item: SynthesisInput,
         *,
-        priority: int = 1,
-        admit: bool = True,
+        playback: Playback | None = None,
+        segment: int = 0,
+        unit: Hashable = None,
         deadline: float | None = None,
-        since: float | None = None,
-        speech_before_s: float = 0.0,
         on_queued: Callable[[], None] | None = None,
     ) -> AudioChunk:
-        """Speak one segment with ``engine``, batched with other callers' segments.
+        """Speak one segment (run) with ``engine``, batched with other callers' segments.
 
-        ``priority`` 0 is a request's first segment (served ahead of later ones, 1). ``admit=False``
-        marks a follow-up segment of an accepted request: never refused for a full queue or memory.
-        ``deadline`` (fail after) and ``since`` (the request's start) are absolute times on the
-        scheduler's clock (``time.monotonic`` by default); ``since`` and ``speech_before_s`` (the
-        request's expected speech before this segment) order the queue (see ``QueueState``).
-        ``on_queued`` is called once the job is in the queue (admitted).
-        Raises OverloadedError, RequestTimeoutError, EngineError, NotReadyError, NotFoundError.
+        With ``playback`` the job belongs to an admitted stream: it ranks by ``segment``'s playback
+        deadline and its start frees the reserved ``unit``. Without, it is a one-segment stream of
+        its own, admitted here (refused like a request). ``deadline`` (fail after) is an absolute
+        time on the scheduler's clock (``time.monotonic`` by default). ``on_queued`` is called once
+        the job is in the queue. Raises OverloadedError, RequestTimeoutError, EngineError,
+        NotReadyError, NotFoundError.
         """
         lane = self._lane(engine)
         if self._closed or not self._started:
@@ -186,21 +197,17 @@ class Scheduler:
         now = self._clock()
         if deadline is not None and deadline <= now:
             raise RequestTimeoutError("the request's deadline passed before synthesis")
-        if admit and self._guard is not None:
-            try:
-                self._guard.check()
-            except OverloadedError:
-                self._reject("memory")
-                raise
+        own = playback is None
+        if playback is None:
+            playback = self.open_stream()
+            speech_s = expected_speech_s(item.text, item.speed)
+            segment, unit = playback.add(speech_s), 0
+            self.admit(playback, {engine: [Work(unit, segment, speech_s)]})
         loop = asyncio.get_running_loop()
         future: asyncio.Future[AudioChunk] = loop.create_future()
         key = lane.engine.batch_key(item)
-        job = Job(item, key, future, now, priority, deadline, since=since, speech_before_s=speech_before_s)
-        try:
-            lane.state.append(job, admit=admit)
-        except OverloadedError as exc:
-            self._reject(exc.code or "queue_full")  # queue_full (count) or queue_wait (time)
-            raise
+        job = Job(item, key, future, now, playback, segment, unit, deadline)
+        lane.state.append(job)
         if on_queued is not None:
             on_queued()
         self._set_depth(lane)
@@ -220,6 +227,8 @@ class Scheduler:
                 future.cancel()  # our caller left: a waiting job is skipped, a running one dropped
             if lane.state.discard(job):
                 self._set_depth(lane)
+            if own:
+                self.close_stream(playback)
 
     def stats(self, engine: str) -> dict[str, float]:
         """Point-in-time load figures of one engine (for /health, logs and tests)."""
@@ -238,17 +247,19 @@ class Scheduler:
             "rejected_total": float(lane.state.rejected_total),
             "dropped_total": float(lane.state.dropped_total),
             "expired_total": float(lane.state.expired_total),
+            "missed_total": float(lane.state.missed_total),  # segments ready after their playback deadline
+            "streams": float(lane.state.streams),
         }
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _lane(self, engine: str) -> _Lane:
+    def _lane(self, engine: str) -> Lane:
         lane = self._lanes.get(engine)
         if lane is None:
             raise NotFoundError(f"engine {engine!r} is not loaded; loaded: {', '.join(self._lanes)}")
         return lane
 
-    async def _batch_loop(self, lane: _Lane) -> None:
+    async def _batch_loop(self, lane: Lane) -> None:
         while True:
             await lane.slots.acquire()
             batch: list[Job] | None = None
@@ -271,72 +282,17 @@ class Scheduler:
             except BaseException:
                 lane.slots.release()
                 raise
-            task = asyncio.create_task(self._run_batch(lane, batch, now))
+            task = asyncio.create_task(run_batch(lane, batch, now, self._metrics, self._clock))
             lane.running.add(task)
             task.add_done_callback(lane.running.discard)
 
-    async def _run_batch(self, lane: _Lane, batch: list[Job], started: float) -> None:
-        name = lane.state.name
-        lane.in_flight += len(batch)
-        m = self._metrics
-        if m is not None:
-            m.batch_size.labels(engine=name).observe(len(batch))
-            for job in batch:
-                m.queue_wait.labels(engine=name).observe(max(0.0, started - job.enqueued))
-        items = [job.item for job in batch]
-        loop = asyncio.get_running_loop()
-        ok = False
-        try:
-            chunks, wall_s = await loop.run_in_executor(lane.executor, _run_engine, lane.engine, items)
-            ok = True
-        except BaseException as exc:
-            if isinstance(exc, Exception):
-                if m is not None:
-                    m.engine_errors.labels(engine=name).inc()
-                log.error("engine %s failed a batch of %d", name, len(batch), exc_info=exc)
-            why = f"failed: {exc}" if isinstance(exc, Exception) else "was stopped by shutdown"
-            for job in batch:
-                if not job.waiter.done():  # one exception object per caller: tracebacks are mutable
-                    err: BaseException
-                    if isinstance(exc, TTSGateError):  # the engine's own verdict (e.g. overloaded GPU)
-                        err = exc  # shared: our errors carry no per-caller state worth copying
-                    else:
-                        err = EngineError(f"engine {name!r} {why}")
-                        err.__cause__ = exc
-                    job.waiter.set_exception(err)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        finally:
-            lane.state.finished(batch, self._clock(), ok=ok)
-            lane.in_flight -= len(batch)
-            lane.slots.release()
-        audio_s = sum(c.duration_s for c in chunks)
-        if m is not None:
-            m.segments_synthesized.labels(engine=name).inc(len(batch))
-            m.audio_seconds.labels(engine=name).inc(audio_s)
-            if audio_s > 0:
-                m.synthesis_rtf.labels(engine=name).observe(wall_s / audio_s)
-        for job, chunk in zip(batch, chunks, strict=True):
-            if not job.waiter.done():  # a cancelled caller's result is dropped
-                job.waiter.set_result(chunk)
-
-    def _set_depth(self, lane: _Lane) -> None:
+    def _set_depth(self, lane: Lane) -> None:
         if self._metrics is not None:
             self._metrics.queue_depth.labels(engine=lane.state.name).set(len(lane.state))
             wait = lane.state.expected_wait(self._clock())
             self._metrics.queue_expected_wait.labels(engine=lane.state.name).set(wait or 0.0)
+            self._metrics.active_streams.labels(engine=lane.state.name).set(lane.state.streams)
 
     def _reject(self, reason: str) -> None:
         if self._metrics is not None:
             self._metrics.rejected.labels(reason=reason).inc()
-
-
-def _run_engine(engine: Engine, items: Sequence[SynthesisInput]) -> tuple[list[AudioChunk], float]:
-    """Worker-thread side of a batch: run the engine, check the answer, time it."""
-    t0 = time.perf_counter()
-    chunks = engine.synthesize(items)
-    wall_s = time.perf_counter() - t0
-    if len(chunks) != len(items):
-        raise RuntimeError(f"engine returned {len(chunks)} chunks for {len(items)} items")
-    return chunks, wall_s

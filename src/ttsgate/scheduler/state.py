@@ -2,45 +2,51 @@
 
 In the style of text-generation-inference's ``backends/v3/src/queue.rs``: the asyncio batcher owns
 one ``QueueState`` per engine and asks it for the next batch whenever a worker is free; everything
-about *which* jobs go together lives here, so it is testable with a fake clock and no event loop.
+about *which* jobs go together and *which* requests are accepted lives here, so it is testable with
+a fake clock and no event loop.
 
-Rules (Triton / Ray Serve semantics for the timing):
+Rules:
 
-* Only jobs with equal ``key`` (the engine's ``batch_key(item)``) share a batch.
-* A group is released when it holds ``max_batch_size`` jobs, or when its oldest job has waited
-  ``max_wait_ms``; with ``max_wait_ms == 0`` whatever is waiting goes at once.
-* Order is by *virtual start time*, earliest first: a job of a request that started at ``since``
-  with ``speech_before_s`` seconds of its speech ahead of it ranks at ``since + pace ×
-  speech_before_s`` — when the segment would start if its request ran alone (the engine's pace
-  measured by ``WorkEstimate``). So requests are served in order of arrival, segment by segment,
-  and a long request's tail (its later segments are "due" far ahead) gives way to new requests'
-  first segments instead of holding the engine until it ends; nothing starves, since every rank is
-  a fixed time. Jobs without ``since``: arrival time, minus a head start of ``head_start_s`` for
-  priority 0 (a request's first segment). Among ready groups the one holding the earliest job goes
-  first.
+* **Admission is per stream, by real-time feasibility** (``admit``): a new stream (one request, or
+  a live source's first segment) brings *all* its expected work — per segment, its expected speech
+  (``expected_speech_s``) × the engine's measured pace (``WorkEstimate``) — and its playback
+  deadlines (``deadline.Playback``). It is refused (``OverloadedError``, code ``realtime``, with a
+  ``retry_after_s``) when, with the work already accepted, it or an accepted stream would miss a
+  deadline (``deadline.admission_lateness``). Work is reserved from admission until its job starts
+  or the caller reports it done another way (a cache hit, another request's single-flight), so a
+  request whose segments are shared with others still counts in full. A live source's later
+  segments are reserved as they arrive (``reserve``), never refused.
+* Safety nets on top, both also refusals before any byte: at most ``max_queue`` segments wait,
+  queued or reserved (code ``queue_full``), and with ``max_queue_wait_s`` > 0 a stream is refused
+  when the synthesis ahead of it would take longer than that (code ``queue_wait``).
+* **Order is earliest deadline first**: a job ranks by its segment's playback deadline, re-read at
+  every batch (a stream's deadlines move when its first audio is delivered). A request's first
+  segment is due ``ttfa_target_s`` after it arrived; a later segment when the audio ahead of it has
+  played, so it never goes before a first segment while it still has slack, and nothing starves
+  (every deadline is a fixed time once set).
+* Only jobs with equal ``key`` (the engine's ``batch_key(item)``) share a batch: the group holding
+  the most urgent job goes first, with its most urgent members. A group is released when it holds
+  ``max_batch_size`` jobs, or when its oldest job has waited ``max_wait_ms`` (Triton / Ray Serve
+  semantics); with ``max_wait_ms == 0`` whatever is waiting goes at once.
 * A job whose waiter is already done (the client left, the call was cancelled) is dropped, never
-  synthesized. A job past its deadline is failed with ``RequestTimeoutError`` instead of run.
-* At most ``max_queue`` jobs wait. A new request's first job (``admit=True``) finding the queue full
-  gets ``OverloadedError`` with ``retry_after_s`` estimated from the recent drain rate; follow-up
-  jobs of an accepted request (``admit=False``) are always accepted, so nothing accepted is lost.
-* With ``max_queue_wait_s`` > 0, a new request is also refused when the work ahead of it (queued
-  jobs' expected speech × the engine's measured pace, plus what is left of the running batches;
-  ``WorkEstimate``) would keep it waiting longer than that: admission by time, not by count.
+  synthesized. A job past its hard ``deadline`` (the request timeout) is failed with
+  ``RequestTimeoutError`` instead of run. A batch that ends after a member's playback deadline
+  counts as a missed deadline (``finished`` returns how many).
 """
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ttsgate.audio.chunk import AudioChunk
 from ttsgate.engines.base import SynthesisInput
 from ttsgate.exceptions import OverloadedError, RequestTimeoutError
+from ttsgate.scheduler.deadline import Playback, Unit, admission_lateness
 from ttsgate.scheduler.estimate import WorkEstimate, expected_speech_s
 
 # Drain-rate window, and the per-job time assumed before any batch has been released.
@@ -48,10 +54,8 @@ RATE_WINDOW_S = 30.0
 FALLBACK_JOB_S = 0.25
 RETRY_AFTER_MIN_S = 1.0
 RETRY_AFTER_MAX_S = 60.0
-# How far ahead of later segments a request's first segment may jump (seconds of their waiting):
-# about one segment's synthesis. 2 s made the second clause of a request wait ~2 s under load
-# (benchmarks/overload.md); 0.3 s kept time to first audio low with half the tail.
-HEAD_START_S = 0.3
+# Default time-to-first-audio target: when a request's first segment is due (its synthesis done).
+TTFA_TARGET_S = 1.0
 
 
 class Waiter(Protocol):
@@ -64,24 +68,33 @@ class Waiter(Protocol):
     def set_exception(self, exception: BaseException, /) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Work:
+    """One unit of a stream's expected work on this engine: a language run of segment ``segment``."""
+
+    unit: Hashable  # unique within its stream, e.g. (segment, run)
+    segment: int
+    speech_s: float  # expected seconds of speech
+
+
 @dataclass(eq=False, slots=True)
 class Job:
-    """One segment waiting for an engine. ``enqueued`` and ``deadline`` are on the state's clock."""
+    """One segment (run) waiting for an engine. ``enqueued`` and ``deadline`` (the hard timeout)
+    are on the state's clock; ``playback``/``segment`` give its playback deadline (EDF rank)."""
 
     item: SynthesisInput
     key: Hashable
     waiter: Waiter
     enqueued: float
-    priority: int = 1
+    playback: Playback
+    segment: int = 0
+    unit: Hashable = None  # its reserved Work's unit (None: nothing reserved)
     deadline: float | None = None
-    since: float | None = None  # its request's start; None: order by arrival (minus the head start)
-    speech_before_s: float = 0.0  # expected seconds of its request's speech before this job
     seq: int = field(default=0, compare=False)
-    rank: float = field(default=0.0, compare=False)  # the virtual start time that orders it, set on append
     speech_s: float = field(default=0.0, compare=False)  # expected seconds of speech, set on append
 
     def order(self) -> tuple[float, int]:
-        return (self.rank, self.seq)
+        return (self.playback.deadline(self.segment), self.seq)
 
 
 class QueueState:
@@ -92,10 +105,10 @@ class QueueState:
         max_batch_size: int,
         max_wait_ms: float,
         name: str = "",
-        head_start_s: float = HEAD_START_S,
         max_queue_wait_s: float = 0.0,
         workers: int = 1,
         pace: float | None = None,
+        realtime: bool = True,
     ) -> None:
         if max_queue < 1 or max_batch_size < 1 or max_wait_ms < 0:
             raise ValueError("max_queue and max_batch_size must be >= 1, max_wait_ms >= 0")
@@ -103,43 +116,94 @@ class QueueState:
         self.max_queue = max_queue
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_ms / 1000.0
-        self.head_start_s = head_start_s
         self.max_queue_wait_s = max_queue_wait_s
+        self.realtime = realtime
         self.work = WorkEstimate(workers, pace)
-        self._jobs: list[Job] = []  # kept sorted by Job.order()
+        self._jobs: list[Job] = []
         self._seq = itertools.count()
+        # Reserved work per accepted stream: Playback.id → (playback, unit → Work)
+        self._reserved: dict[int, tuple[Playback, dict[Hashable, Work]]] = {}
+        self._running: dict[int, list[tuple[Playback, int]]] = {}  # batch token → its members' deadlines
         self._released: deque[tuple[float, int]] = deque()  # (time, jobs) of recent batches
         self._released_jobs = 0  # sum of the jobs in _released
         self.released_total = 0
         self.rejected_total = 0
         self.dropped_total = 0  # waiter done before its turn (client left)
         self.expired_total = 0
+        self.missed_total = 0  # segments ready after their playback deadline
 
     def __len__(self) -> int:
         return len(self._jobs)
 
+    @property
+    def waiting(self) -> int:
+        """Segments accepted and not started yet: queued, or reserved by a stream (the count bound)."""
+        return max(len(self._jobs), sum(len(units) for _, units in self._reserved.values()))
+
+    @property
+    def streams(self) -> int:
+        """Accepted streams with work still reserved here."""
+        return len(self._reserved)
+
     # -- admission -----------------------------------------------------------------------------
 
-    def append(self, job: Job, *, admit: bool = True) -> None:
-        """Queue ``job`` (at ``job.enqueued``); raise ``OverloadedError`` when full and ``admit``."""
+    def admit(self, playback: Playback, work: Sequence[Work], now: float) -> None:
+        """Accept a new stream's ``work`` (reserving it) or raise ``OverloadedError``."""
         self._drop_done()
-        if admit:
-            self._admit(job.enqueued)
+        if (waiting := self.waiting) >= self.max_queue:
+            why = f"{waiting} segments accepted and waiting (TTSGATE_MAX_QUEUE={self.max_queue})"
+            self._refuse(why, self.retry_after(now), "queue_full")
+        wait = self.expected_wait(now) if self.max_queue_wait_s > 0 else None
+        if wait is not None and wait > self.max_queue_wait_s:
+            why = f"~{wait:.1f} s of synthesis ahead (TTSGATE_MAX_QUEUE_WAIT_S={self.max_queue_wait_s:g})"
+            self._refuse(why, _retry_s(wait), "queue_wait")
+        if self.realtime and self.work.pace is not None:
+            new = [Unit(playback.deadline(w.segment), self.work.cost(w.speech_s), playback.id) for w in work]
+            late = admission_lateness(self._units(), new, now, self.work.workers, self.work.remaining(now))
+            if late > 0:
+                why = (
+                    f"{self.streams} streams in progress; one more would leave a listener waiting "
+                    f"~{late:.1f} s past its audio's playback time or the time-to-first-audio target "
+                    f"(TTSGATE_TTFA_TARGET_S={playback.ttfa_target_s:g})"
+                )
+                self._refuse(why, _retry_s(late), "realtime")
+        self.reserve(playback, work)
+
+    def reserve(self, playback: Playback, work: Sequence[Work]) -> None:
+        """Reserve more of an accepted stream's work (a live source's next segment): never refused."""
+        _, units = self._reserved.setdefault(playback.id, (playback, {}))
+        for w in work:
+            units[w.unit] = w
+
+    def release(self, playback: Playback, unit: Hashable) -> None:
+        """A reserved unit is done without this engine's work (cache hit, shared synthesis)."""
+        entry = self._reserved.get(playback.id)
+        if entry is not None:
+            entry[1].pop(unit, None)
+
+    def close_stream(self, playback: Playback) -> None:
+        """The stream ended (finished, failed or left): drop what it still had reserved."""
+        self._reserved.pop(playback.id, None)
+
+    def append(self, job: Job) -> None:
+        """Queue ``job`` (at ``job.enqueued``); admission happened before, per stream."""
+        self._drop_done()
         job.speech_s = expected_speech_s(job.item.text, job.item.speed)
         job.seq = next(self._seq)
-        if job.since is not None:
-            job.rank = job.since + self.work.cost(job.speech_before_s)
-        else:
-            job.rank = job.enqueued - (self.head_start_s if job.priority == 0 else 0.0)
-        bisect.insort(self._jobs, job, key=Job.order)
+        self._jobs.append(job)
 
     def expected_wait(self, now: float) -> float | None:
         """Seconds a job queued now would wait before it runs (None until the pace is known)."""
         return self.work.wait(sum(j.speech_s for j in self._jobs), now)
 
-    def finished(self, batch: list[Job], now: float, *, ok: bool = True) -> None:
-        """A batch returned by ``next_batch`` has ended (its time measures the engine's pace)."""
+    def finished(self, batch: list[Job], now: float, *, ok: bool = True) -> int:
+        """A batch returned by ``next_batch`` has ended (its time measures the engine's pace);
+        returns how many of its segments missed their playback deadline."""
         self.work.finished(batch[0].seq, now, ok=ok)
+        members = self._running.pop(batch[0].seq, [])
+        missed = sum(1 for pb, k in members if ok and now > pb.deadline(k))
+        self.missed_total += missed
+        return missed
 
     def discard(self, job: Job) -> bool:
         """Remove a waiting job (its caller left); False when it is no longer waiting."""
@@ -152,6 +216,7 @@ class QueueState:
     def drain(self) -> list[Job]:
         """Remove and return every waiting job (shutdown)."""
         jobs, self._jobs = self._jobs, []
+        self._reserved.clear()
         return jobs
 
     # -- batching ------------------------------------------------------------------------------
@@ -159,6 +224,7 @@ class QueueState:
     def next_batch(self, now: float) -> list[Job] | None:
         """The next batch to run now, removed from the queue; None when no group is ready yet."""
         self._expire(now)
+        self._jobs.sort(key=Job.order)  # deadlines move as streams deliver audio
         best: list[Job] | None = None
         for members in self._groups().values():
             if self._ready(members, now) and (best is None or members[0].order() < best[0].order()):
@@ -168,7 +234,10 @@ class QueueState:
         batch = best[: self.max_batch_size]
         taken = set(map(id, batch))
         self._jobs = [j for j in self._jobs if id(j) not in taken]
+        for job in batch:  # its work is running now: no longer reserved
+            self.release(job.playback, job.unit)
         self.work.started(batch[0].seq, now, sum(j.speech_s for j in batch))
+        self._running[batch[0].seq] = [(j.playback, j.segment) for j in batch]
         self._released.append((now, len(batch)))
         self._released_jobs += len(batch)
         self.released_total += len(batch)
@@ -204,25 +273,23 @@ class QueueState:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _admit(self, now: float) -> None:
-        if len(self._jobs) >= self.max_queue:
-            why = f"{len(self._jobs)} segments queued (TTSGATE_MAX_QUEUE={self.max_queue})"
-            retry, code = self.retry_after(now), "queue_full"
-        elif self.max_queue_wait_s > 0 and (wait := self.expected_wait(now)) is not None:
-            if wait <= self.max_queue_wait_s:
-                return
-            why = f"~{wait:.1f} s of synthesis ahead (TTSGATE_MAX_QUEUE_WAIT_S={self.max_queue_wait_s:g})"
-            retry, code = _retry_s(wait), "queue_wait"
-        else:
-            return
+    def _refuse(self, why: str, retry: float, code: str) -> None:
         self.rejected_total += 1
         raise OverloadedError(
             f"engine {self.name!r} is busy: {why}; retry in {retry:.0f} s", retry_after_s=retry, code=code
         )
 
+    def _units(self) -> list[Unit]:
+        """Every accepted stream's reserved work, as EDF units (deadline, engine seconds)."""
+        return [
+            Unit(pb.deadline(w.segment), self.work.cost(w.speech_s), pb.id)
+            for pb, units in self._reserved.values()
+            for w in units.values()
+        ]
+
     def _groups(self) -> dict[Hashable, list[Job]]:
         groups: dict[Hashable, list[Job]] = {}
-        for job in self._jobs:  # sorted, so each group is in (rank, arrival) order
+        for job in self._jobs:  # sorted, so each group is in (deadline, arrival) order
             groups.setdefault(job.key, []).append(job)
         return groups
 

@@ -1,0 +1,125 @@
+"""Playback deadlines and real-time feasibility: when a listener needs each segment, and whether the
+engine can deliver every accepted stream's segments by then.
+
+A stream is modelled as a real-time player (the simulated listener of ``ttsgate bench stream``):
+it starts playing at its first audio and then consumes audio at the rate it was spoken, so
+
+* segment 0 is due at ``start + ttfa_target_s`` (the time-to-first-audio target);
+* segment ``k`` is due when the audio ahead of it has played:
+  ``play_start + Σ audio(0..k-1)``, where ``play_start`` is when segment 0 was delivered (until then
+  the latest it may be, ``start + ttfa_target_s``) and each ``audio(j)`` is the real length of a
+  delivered segment or the expected length (``expected_speech_s``) of one not yet delivered.
+
+Earliest deadline first (Liu & Layland 1973) orders the queue by these deadlines. Admission uses the
+processor-demand view of EDF: with ``m`` workers, the units of work sorted by deadline finish no
+earlier than ``now + max(W_j / m, c_j)`` where ``W_j`` is the work (engine seconds) up to and
+including unit ``j`` plus what the running batches still need. A unit finishing after its deadline
+is *late*. A new stream is admitted only when none of its units is later than it would be alone on
+an idle engine, and no unit of an accepted stream becomes late, or later than it already was,
+because of it (units already behind, e.g. of a client that reads slowly, do not block everyone else
+while the new stream does not delay them). Times are seconds on the scheduler's clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_ids = itertools.count()
+
+# How much later than its deadline a unit may be expected to finish before it counts as late: the
+# estimate's own noise (one warm-up-measured pace, characters → seconds of speech).
+LATE_TOLERANCE_S = 0.05
+
+
+class Playback:
+    """When each segment of one stream must be ready for a real-time player.
+
+    ``start`` and ``ttfa_target_s`` in seconds; segments are added in order with ``add`` (a list
+    request adds all at once, a live source as its text arrives) and reported with ``delivered``.
+    """
+
+    __slots__ = ("_audio", "_prefix", "id", "live", "play_start", "start", "ttfa_target_s")
+
+    def __init__(self, start: float, ttfa_target_s: float, *, live: bool = False) -> None:
+        self.id = next(_ids)
+        self.start = start
+        self.ttfa_target_s = ttfa_target_s
+        self.live = live
+        self.play_start: float | None = None
+        self._audio: list[float] = []  # per segment: seconds of audio (expected until delivered)
+        self._prefix: list[float] = [0.0]  # _prefix[k]: seconds of audio before segment k
+
+    def __len__(self) -> int:
+        return len(self._audio)
+
+    def add(self, expected_audio_s: float) -> int:
+        """Append a segment of ``expected_audio_s`` seconds; returns its index."""
+        self._audio.append(max(0.0, expected_audio_s))
+        self._prefix.append(self._prefix[-1] + self._audio[-1])
+        return len(self._audio) - 1
+
+    def delivered(self, index: int, audio_s: float, now: float) -> None:
+        """Segment ``index`` (``audio_s`` seconds, its leading pause included) reached the client at
+        ``now``; the first delivery starts the player."""
+        if index == 0 and self.play_start is None:
+            self.play_start = now
+        if 0 <= index < len(self._audio) and self._audio[index] != audio_s:
+            self._audio[index] = audio_s
+            for k in range(index, len(self._audio)):
+                self._prefix[k + 1] = self._prefix[k] + self._audio[k]
+
+    def deadline(self, index: int) -> float:
+        """When segment ``index``'s audio must be ready."""
+        first_due = self.start + self.ttfa_target_s
+        if index <= 0:
+            return first_due if self.play_start is None else min(first_due, self.play_start)
+        base = first_due if self.play_start is None else self.play_start
+        return base + self._prefix[min(index, len(self._audio))]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One piece of expected engine work: ``cost_s`` engine seconds due by ``deadline``."""
+
+    deadline: float
+    cost_s: float
+    owner: int  # the Playback.id it belongs to (-1: none)
+
+
+def finish_times(
+    units: Iterable[Unit], now: float, workers: int, running_s: float = 0.0
+) -> list[tuple[Unit, float]]:
+    """Earliest-deadline-first finish estimates ``(unit, finish)`` in deadline order: ``workers``
+    workers that still owe ``running_s`` engine seconds to running batches."""
+    m = max(1, workers)
+    work = running_s
+    out: list[tuple[Unit, float]] = []
+    for u in sorted(units, key=lambda u: u.deadline):
+        work += u.cost_s
+        out.append((u, now + max(work / m, u.cost_s)))
+    return out
+
+
+def admission_lateness(
+    accepted: list[Unit], new: list[Unit], now: float, workers: int, running_s: float = 0.0
+) -> float:
+    """Seconds by which admitting ``new`` makes some unit late (0: feasible).
+
+    Every unit counts by how much later than its deadline it would finish than without the
+    admission: a unit of ``accepted`` compared with the schedule without ``new``, a unit of ``new``
+    compared with ``new`` alone on an idle engine (a first segment that takes longer than the TTFA
+    target even then is the engine's speed, not load, and must not be refused forever). The result,
+    the worst of these, is roughly how long the new stream should wait before it would fit."""
+    before = {id(u): f - u.deadline for u, f in finish_times(accepted, now, workers, running_s)}
+    before.update({id(u): f - u.deadline for u, f in finish_times(new, now, workers)})
+    worst = 0.0
+    for u, f in finish_times([*accepted, *new], now, workers, running_s):
+        late = f - u.deadline
+        if late <= LATE_TOLERANCE_S:
+            continue
+        added = late - max(before[id(u)], 0.0)
+        if added > LATE_TOLERANCE_S:
+            worst = max(worst, added)
+    return worst

@@ -1,0 +1,119 @@
+"""One engine's lane in the scheduler: its limits, queue state, workers, and the running of a batch.
+
+``run_batch`` is the event-loop side of a batch (metrics, the engine call in the lane's executor,
+futures settled, the pace and missed deadlines recorded); ``run_engine`` its worker-thread side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from ttsgate.audio.chunk import AudioChunk
+from ttsgate.engines.base import Engine, EngineSpec, SynthesisInput
+from ttsgate.exceptions import EngineError, TTSGateError
+from ttsgate.metrics import Metrics
+from ttsgate.scheduler.state import Job, QueueState
+
+log = logging.getLogger("ttsgate.scheduler.scheduler")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLimits:
+    """Per-engine overrides of the scheduler-wide limits (None: use the scheduler's value)."""
+
+    max_batch_size: int | None = None
+    max_wait_ms: float | None = None
+    max_queue: int | None = None
+    workers: int | None = None
+    max_queue_wait_s: float | None = None
+
+    @classmethod
+    def from_spec(cls, spec: EngineSpec) -> EngineLimits:
+        return cls(
+            max_batch_size=spec.max_batch_size,
+            max_wait_ms=spec.max_wait_ms,
+            max_queue=spec.max_queue,
+            workers=spec.workers,
+            max_queue_wait_s=spec.max_queue_wait_s,
+        )
+
+
+@dataclass(eq=False)
+class Lane:
+    """Everything the scheduler keeps for one engine."""
+
+    engine: Engine
+    state: QueueState
+    workers: int
+    executor: ThreadPoolExecutor
+    slots: asyncio.Semaphore
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    batcher: asyncio.Task[None] | None = None
+    running: set[asyncio.Task[None]] = field(default_factory=set)
+    in_flight: int = 0
+
+
+async def run_batch(
+    lane: Lane, batch: list[Job], started: float, m: Metrics | None, clock: Callable[[], float]
+) -> None:
+    """Run one batch in the lane's executor and settle its callers' futures (event-loop side)."""
+    name = lane.state.name
+    lane.in_flight += len(batch)
+    if m is not None:
+        m.batch_size.labels(engine=name).observe(len(batch))
+        for job in batch:
+            m.queue_wait.labels(engine=name).observe(max(0.0, started - job.enqueued))
+    items = [job.item for job in batch]
+    loop = asyncio.get_running_loop()
+    ok = False
+    try:
+        chunks, wall_s = await loop.run_in_executor(lane.executor, run_engine, lane.engine, items)
+        ok = True
+    except BaseException as exc:
+        if isinstance(exc, Exception):
+            if m is not None:
+                m.engine_errors.labels(engine=name).inc()
+            log.error("engine %s failed a batch of %d", name, len(batch), exc_info=exc)
+        why = f"failed: {exc}" if isinstance(exc, Exception) else "was stopped by shutdown"
+        for job in batch:
+            if not job.waiter.done():  # one exception object per caller: tracebacks are mutable
+                err: BaseException
+                if isinstance(exc, TTSGateError):  # the engine's own verdict (e.g. overloaded GPU)
+                    err = exc  # shared: our errors carry no per-caller state worth copying
+                else:
+                    err = EngineError(f"engine {name!r} {why}")
+                    err.__cause__ = exc
+                job.waiter.set_exception(err)
+        if not isinstance(exc, Exception):
+            raise
+        return
+    finally:
+        missed = lane.state.finished(batch, clock(), ok=ok)
+        if m is not None and missed:
+            m.deadline_misses.labels(engine=name).inc(missed)
+        lane.in_flight -= len(batch)
+        lane.slots.release()
+    audio_s = sum(c.duration_s for c in chunks)
+    if m is not None:
+        m.segments_synthesized.labels(engine=name).inc(len(batch))
+        m.audio_seconds.labels(engine=name).inc(audio_s)
+        if audio_s > 0:
+            m.synthesis_rtf.labels(engine=name).observe(wall_s / audio_s)
+    for job, chunk in zip(batch, chunks, strict=True):
+        if not job.waiter.done():  # a cancelled caller's result is dropped
+            job.waiter.set_result(chunk)
+
+
+def run_engine(engine: Engine, items: Sequence[SynthesisInput]) -> tuple[list[AudioChunk], float]:
+    """Worker-thread side of a batch: run the engine, check the answer, time it."""
+    t0 = time.perf_counter()
+    chunks = engine.synthesize(items)
+    wall_s = time.perf_counter() - t0
+    if len(chunks) != len(items):
+        raise RuntimeError(f"engine returned {len(chunks)} chunks for {len(items)} items")
+    return chunks, wall_s
