@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import httpx
@@ -22,19 +23,28 @@ from ttsgate.exceptions import NotReadyError
 from ttsgate.metrics import Metrics
 from ttsgate.pipeline import SpeechPipeline
 from ttsgate.scheduler import EngineLimits, MemoryGuard, Scheduler
-from ttsgate.text import TextNormalizer, expected_speech_s
+from ttsgate.text import TextNormalizer, expected_speech_s, words
 from ttsgate.voices import VoiceTable
 
 log = logging.getLogger("ttsgate.runtime")
 
-_WARMUP_TEXT = {"zh": "你好。", "yue": "你好。", "en": "Hello."}
-# A second, sentence-long warm-up call is timed: the engine's pace (seconds of work per second of
-# expected speech) seeds the scheduler's wait estimate, so TTSGATE_MAX_QUEUE_WAIT_S holds from the
-# first request on (the first call includes one-time initialisation, so it is not the one timed).
-_PACE_TEXT = {
-    "zh": "今天天气很好，我们去公园散步吧。",
-    "yue": "今天天气很好，我们去公园散步吧。",
-    "en": "The train to Boston leaves in ten minutes.",
+# Warm-up texts per language, longest first: the longest warms every worker's buffers (its time
+# includes one-time initialisation and is not used); a sentence and a short clause are timed to fit
+# the engine's cost model (per-call overhead + pace per second of speech), so admission by real-time
+# feasibility holds from the first request.
+_ZH_WARMUP = (
+    "去年冬天我们一家人坐了很久的火车，到北方的一个小城去看望年迈的外婆和外公。",
+    "今天天气很好，我们去公园散步吧。",
+    "你好，欢迎。",
+)
+_WARMUP_TEXTS = {
+    "zh": _ZH_WARMUP,
+    "yue": _ZH_WARMUP,
+    "en": (
+        "Last winter the whole family took a long train ride north to visit our grandparents.",
+        "The train to Boston leaves in ten minutes.",
+        "Hello there.",
+    ),
 }
 
 
@@ -86,7 +96,8 @@ class Runtime:
         return self.llm_http
 
     async def _load_all(self) -> None:
-        paces: dict[str, float] = {}
+        await asyncio.to_thread(words.warm)  # the word dictionary of the first-segment cut
+        warmup: dict[str, list[tuple[float, float]]] = {}
         for name, spec in self.table.engines.items():
             started = time.perf_counter()
             try:
@@ -94,7 +105,8 @@ class Runtime:
                 # the worker count the scheduler will really use.
                 engine = create_engine(replace(spec, workers=spec.workers or self.settings.worker_count()))
                 await asyncio.to_thread(engine.load)
-                paces[name] = await asyncio.to_thread(self._warm_up, engine)
+                workers = spec.workers or self.settings.worker_count()
+                warmup[name] = await asyncio.to_thread(self._warm_up, engine, workers)
             except Exception as exc:  # an engine that cannot load must not take the others down
                 log.exception("engine %s failed to load", name)
                 self.failed[name] = f"{type(exc).__name__}: {exc}"
@@ -117,7 +129,7 @@ class Runtime:
             metrics=collect,
             overrides={n: EngineLimits.from_spec(spec) for n, spec in self.table.engines.items()},
             memory_guard=guard,
-            paces=paces,
+            warmup=warmup,
             ttfa_target_s=s.ttfa_target_s,
             realtime=s.realtime_admission,
         )
@@ -134,17 +146,31 @@ class Runtime:
         if self.failed:
             log.error("not ready: engines failed to load: %s", self.failed)
 
-    def _warm_up(self, engine: Engine) -> float:
-        """Run the engine once (lazy initialisation), then time one sentence: its pace."""
+    def _warm_up(self, engine: Engine, workers: int) -> list[tuple[float, float]]:
+        """Warm every worker and time the engine under full load: ``(expected speech s, engine s)``.
+
+        Each text is spoken on every worker at the same time, longest first (an engine may hold
+        one interpreter per worker, whose buffers grow to the longest input once); the slowest call
+        of each text is what it costs when all workers are busy (an engine that serializes its
+        callers shows it here too). A short clause and a sentence: the scheduler fits its per-call
+        overhead and its pace per second of speech to them (``WorkEstimate``)."""
         voices = [v for v in self.table.voices.values() if v.engine == engine.name]
         language = voices[0].language if voices else "en"
         speaker = voices[0].speaker if voices else None
-        text = _WARMUP_TEXT.get(language, "Hello.")
-        engine.synthesize([SynthesisInput(text, language, speaker)])
-        sentence = _PACE_TEXT.get(language, _PACE_TEXT["en"])
-        started = time.perf_counter()
-        engine.synthesize([SynthesisInput(sentence, language, speaker)])
-        return (time.perf_counter() - started) / expected_speech_s(sentence)
+        texts = _WARMUP_TEXTS.get(language, _WARMUP_TEXTS["en"])
+
+        def timed(text: str) -> float:
+            started = time.perf_counter()
+            engine.synthesize([SynthesisInput(text, language, speaker)])
+            return time.perf_counter() - started
+
+        samples: list[tuple[float, float]] = []
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"warm-{engine.name}") as pool:
+            for i, text in enumerate(texts):
+                slowest = max(pool.map(timed, [text] * workers))
+                if i > 0:  # the first (longest) call includes one-time initialisation
+                    samples.append((expected_speech_s(text), slowest))
+        return samples
 
     async def close(self) -> None:
         if self._warm_task is not None and not self._warm_task.done():

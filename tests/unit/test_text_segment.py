@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 import re
 
+import jieba
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -223,3 +224,62 @@ def test_incremental_cuts_where_split_segments_cuts(text: str, cuts: list[int]) 
         i = every.index(cut)
         before, after = flat[every[i - 1] : cut], flat[cut : every[i + 1]]
         assert min(_speakable(before), _speakable(after)) < MIN_SPEAKABLE, (out, whole)
+
+
+# -- a long first sentence or clause is cut at a word boundary (text/words.py) ----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "head"),
+    [
+        ("去海边的火车每小时从北站发出一班。提前一天买票会便宜不少。", "去海边的火车每小时"),  # before 从
+        ("很多人先沿着悬崖散步再去港口吃晚饭。", "很多人先沿着悬崖散步"),  # before 再
+        ("老灯塔下午五点以前对游客开放，回城的最后一班火车在午夜前开出。", "老灯塔下午五点以前"),
+        ("海边晚上风很大记得带一件厚外套", "海边晚上风很大"),  # no opener: nearest to 8
+        ("我母亲每天早上六点起床去公园打太极拳。", "我母亲每天早上"),
+    ],
+)
+def test_a_long_first_piece_is_cut_between_words(text: str, head: str) -> None:
+    segments = split_segments(text)
+    assert segments[0] == head
+    assert "".join(segments) == text.replace(" ", "")
+    words = list(jieba.cut(text, HMM=False))
+    bounds = set(itertools.accumulate(len(w) for w in words))
+    assert len(head) in bounds  # never inside a word (母|亲, 北|站)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "好的，我来简单说一下。",  # short: as before
+        "我我我母亲很好",
+        "今天是2026年11月23日气温零下3度。",  # never next to digits: 2026年11|月 would read differently
+        "下载了一个300MB的安装包然后重新启动电脑",
+        "The train to Boston leaves in ten minutes and the next one at noon.",
+    ],
+)
+def test_no_word_cut_where_it_would_change_the_reading(text: str) -> None:
+    head = split_segments(text)[0]
+    if head != text:  # any cut made leaves numbers and Latin words whole
+        cut = len(head)
+        assert not (text[cut - 1].isascii() and text[cut - 1].isalnum())
+        assert not (text[cut].isascii() and text[cut].isalnum())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "去海边的火车每小时从北站发出一班。提前一天买票会便宜不少。",
+        "老灯塔下午五点以前对游客开放，回城的最后一班火车在午夜前开出。",
+        "海边晚上风很大记得带一件厚外套",
+    ],
+)
+@pytest.mark.parametrize("step", [1, 2, 3, 5])
+def test_a_stream_cuts_the_first_sentence_the_same_way(text: str, step: int) -> None:
+    seg = IncrementalSegmenter()
+    out: list[str] = []
+    for i in range(0, len(text), step):
+        out += seg.feed(text[i : i + step])
+    if text.endswith("。"):  # a closed first sentence: its head leaves before the stream ends
+        assert out[:1] == split_segments(text)[:1]
+    assert out + seg.flush() == split_segments(text)

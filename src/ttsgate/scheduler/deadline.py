@@ -10,20 +10,20 @@ it starts playing at its first audio and then consumes audio at the rate it was 
   the latest it may be, ``start + ttfa_target_s``) and each ``audio(j)`` is the real length of a
   delivered segment or the expected length (``expected_speech_s``) of one not yet delivered.
 
-Earliest deadline first (Liu & Layland 1973) orders the queue by these deadlines. Admission uses the
-processor-demand view of EDF: with ``m`` workers, the units of work sorted by deadline finish no
-earlier than ``now + max(W_j / m, c_j)`` where ``W_j`` is the work (engine seconds) up to and
-including unit ``j`` plus what the running batches still need. A unit finishing after its deadline
-is *late*. A new stream is admitted only when none of its units is later than it would be alone on
-an idle engine, and no unit of an accepted stream becomes late, or later than it already was,
+Earliest deadline first (Liu & Layland 1973) orders the queue by these deadlines. Admission checks
+the schedule EDF would make: the units of work (engine seconds each), most urgent first, each on
+the first of ``m`` workers to free up (the running batches hold theirs for what they still need).
+A unit finishing after its deadline is *late*. A new stream is admitted only when none of its units
+is later than it would be alone on an idle engine, and no unit of an accepted stream becomes late, or later than it already was,
 because of it (units already behind, e.g. of a client that reads slowly, do not block everyone else
 while the new stream does not delay them). Times are seconds on the scheduler's clock.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 _ids = itertools.count()
@@ -89,21 +89,24 @@ class Unit:
 
 
 def finish_times(
-    units: Iterable[Unit], now: float, workers: int, running_s: float = 0.0
+    units: Iterable[Unit], now: float, workers: int, running: Sequence[float] = ()
 ) -> list[tuple[Unit, float]]:
-    """Earliest-deadline-first finish estimates ``(unit, finish)`` in deadline order: ``workers``
-    workers that still owe ``running_s`` engine seconds to running batches."""
-    m = max(1, workers)
-    work = running_s
+    """Earliest-deadline-first finish estimates ``(unit, finish)`` in deadline order, simulating
+    ``workers`` workers of which some still owe ``running`` engine seconds (one entry per running
+    batch): each unit, most urgent first, runs on the worker that frees first (non-preemptive
+    greedy list scheduling, as the batcher does)."""
+    free = sorted([now + r for r in running][:workers] + [now] * max(0, workers - len(running)))
+    heapq.heapify(free)
     out: list[tuple[Unit, float]] = []
     for u in sorted(units, key=lambda u: u.deadline):
-        work += u.cost_s
-        out.append((u, now + max(work / m, u.cost_s)))
+        finish = heapq.heappop(free) + u.cost_s
+        heapq.heappush(free, finish)
+        out.append((u, finish))
     return out
 
 
 def admission_lateness(
-    accepted: list[Unit], new: list[Unit], now: float, workers: int, running_s: float = 0.0
+    accepted: list[Unit], new: list[Unit], now: float, workers: int, running: Sequence[float] = ()
 ) -> float:
     """Seconds by which admitting ``new`` makes some unit late (0: feasible).
 
@@ -112,10 +115,10 @@ def admission_lateness(
     compared with ``new`` alone on an idle engine (a first segment that takes longer than the TTFA
     target even then is the engine's speed, not load, and must not be refused forever). The result,
     the worst of these, is roughly how long the new stream should wait before it would fit."""
-    before = {id(u): f - u.deadline for u, f in finish_times(accepted, now, workers, running_s)}
+    before = {id(u): f - u.deadline for u, f in finish_times(accepted, now, workers, running)}
     before.update({id(u): f - u.deadline for u, f in finish_times(new, now, workers)})
     worst = 0.0
-    for u, f in finish_times([*accepted, *new], now, workers, running_s):
+    for u, f in finish_times([*accepted, *new], now, workers, running):
         late = f - u.deadline
         if late <= LATE_TOLERANCE_S:
             continue

@@ -1,52 +1,90 @@
-"""How long a new request would wait: the engine work queued and running, in seconds.
+"""How much engine time work takes: a per-call overhead plus a pace per second of speech, measured.
 
-Each job's cost is its expected speech (``expected_speech_s``: from the characters of its text)
-times the engine's *pace*, the engine seconds per expected second of speech, measured on the
-batches it actually ran (an exponentially weighted mean, so it follows load and hardware). Until
-the first batch has finished the pace is unknown and nothing is estimated.
+A batch's cost is modelled as ``overhead + pace × speech`` seconds, where ``speech`` is its expected
+seconds of speech (``expected_speech_s``: from the characters of its text). Both terms are fitted
+to the batches the engine actually ran by exponentially weighted least squares (recent batches
+weigh most, so the fit follows load and hardware): a short clause costs relatively more than a long
+sentence (the Mandarin voice: RTF ~0.2 on a 3 s clause, ~0.07 on long text), which one ratio alone
+would get wrong at one end. Before two batches of different lengths have been seen, the fit is a
+plain ratio (no overhead). Warm-up seeds it (``Runtime``), so it holds from the first request; until
+the first measurement nothing is estimated.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 
 from ttsgate.text import expected_speech_s
 
 __all__ = ["WorkEstimate", "expected_speech_s"]
 
-_ALPHA = 0.2  # weight of the newest batch in the pace
+_DECAY = 0.9  # weight kept by the older batches at each new one (~10 batches of memory)
 _MIN_SPEECH_S = 0.05
+_MIN_SPREAD = 0.25  # seconds² of variance in the speech lengths before an overhead is fitted
 
 
 class WorkEstimate:
-    """Running batches and the engine's pace; pure and synchronous like ``QueueState``."""
+    """Running batches and the engine's cost model; pure and synchronous like ``QueueState``.
 
-    def __init__(self, workers: int = 1, pace: float | None = None) -> None:
+    ``pace`` (engine seconds per second of speech) and ``overhead`` (engine seconds per call) are
+    None/0 until a batch has been measured."""
+
+    def __init__(
+        self, workers: int = 1, pace: float | None = None, samples: Iterable[tuple[float, float]] = ()
+    ) -> None:
         self.workers = max(1, workers)
-        self.pace = pace  # engine seconds per expected second of speech (None: not measured yet)
+        self.pace = pace
+        self.overhead = 0.0
+        self._sums = [0.0] * 5  # weighted n, Σx, Σy, Σx², Σxy of (speech s, engine s)
+        if pace is not None:
+            self._add(1.0, pace)
+        for speech_s, seconds in samples:
+            self._add(speech_s, seconds)
         self._running: dict[int, tuple[float, float]] = {}  # token → (started, expected speech s)
 
     def cost(self, speech_s: float) -> float:
-        """Expected engine seconds for ``speech_s`` seconds of speech (0 while the pace is unknown)."""
-        return 0.0 if self.pace is None else self.pace * speech_s
+        """Expected engine seconds of one call speaking ``speech_s`` seconds (0 while unknown)."""
+        return 0.0 if self.pace is None else self.overhead + self.pace * speech_s
 
     def started(self, token: int, now: float, speech_s: float) -> None:
         self._running[token] = (now, speech_s)
 
     def finished(self, token: int, now: float, *, ok: bool = True) -> None:
-        """A batch ended; a successful one updates the pace."""
+        """A batch ended; a successful one updates the fit."""
         entry = self._running.pop(token, None)
         if entry is None or not ok:
             return
         t0, speech_s = entry
-        observed = max(0.0, now - t0) / max(speech_s, _MIN_SPEECH_S)
-        self.pace = observed if self.pace is None else (1 - _ALPHA) * self.pace + _ALPHA * observed
+        self._add(speech_s, max(0.0, now - t0))
 
     def remaining(self, now: float) -> float:
-        """Expected engine seconds still to go in the running batches."""
-        return sum(max(0.0, self.cost(s) - (now - t0)) for t0, s in self._running.values())
+        """Expected engine seconds still to go in the running batches, together."""
+        return sum(self.running(now))
 
-    def wait(self, queued_speech_s: float, now: float) -> float | None:
-        """Expected seconds before a job queued behind ``queued_speech_s`` of speech starts; None
-        while the pace is unknown."""
+    def running(self, now: float) -> list[float]:
+        """Expected engine seconds still to go, per running batch."""
+        return [max(0.0, self.cost(s) - (now - t0)) for t0, s in self._running.values()]
+
+    def wait(self, queued_speech_s: Sequence[float], now: float) -> float | None:
+        """Expected seconds before a job queued behind jobs of ``queued_speech_s`` seconds of speech
+        each starts; None while nothing has been measured."""
         if self.pace is None:
             return None
-        return (self.cost(queued_speech_s) + self.remaining(now)) / self.workers
+        return (sum(self.cost(s) for s in queued_speech_s) + self.remaining(now)) / self.workers
+
+    def _add(self, speech_s: float, seconds: float) -> None:
+        x = max(speech_s, _MIN_SPEECH_S)
+        s = self._sums = [v * _DECAY for v in self._sums]
+        s[0] += 1.0
+        s[1] += x
+        s[2] += seconds
+        s[3] += x * x
+        s[4] += x * seconds
+        n, sx, sy, sxx, sxy = s
+        spread = sxx / n - (sx / n) ** 2
+        slope = (sxy / n - (sx / n) * (sy / n)) / spread if spread > _MIN_SPREAD else -1.0
+        intercept = (sy - slope * sx) / n
+        if slope > 0 and intercept >= 0:
+            self.pace, self.overhead = slope, intercept
+        else:  # one length seen so far, or a fit that makes no sense: a plain ratio
+            self.pace, self.overhead = sy / sx, 0.0

@@ -58,7 +58,7 @@ class Scheduler:
         overrides: Mapping[str, EngineLimits] | None = None,
         memory_guard: MemoryGuard | None = None,
         clock: Callable[[], float] = time.monotonic,
-        paces: Mapping[str, float] | None = None,
+        warmup: Mapping[str, Sequence[tuple[float, float]]] | None = None,
         ttfa_target_s: float = TTFA_TARGET_S,
         realtime: bool = True,
     ) -> None:
@@ -81,7 +81,7 @@ class Scheduler:
                 max_wait_ms=max_wait_ms if lim.max_wait_ms is None else lim.max_wait_ms,
                 max_queue_wait_s=max_queue_wait_s if lim.max_queue_wait_s is None else lim.max_queue_wait_s,
                 workers=n_workers,
-                pace=(paces or {}).get(name),  # measured at warm-up; else after the first batch
+                samples=(warmup or {}).get(name, ()),  # timed at warm-up; else from the first batch
                 realtime=realtime,
             )
             executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix=f"ttsgate-{name}")
@@ -243,6 +243,7 @@ class Scheduler:
             "retry_after_s": lane.state.retry_after(now),
             "expected_wait_s": lane.state.expected_wait(now) or 0.0,
             "pace": lane.state.work.pace or 0.0,  # engine seconds per second of speech (0: unknown)
+            "overhead_s": lane.state.work.overhead,  # engine seconds per call
             "released_total": float(lane.state.released_total),
             "rejected_total": float(lane.state.rejected_total),
             "dropped_total": float(lane.state.dropped_total),

@@ -108,6 +108,7 @@ class QueueState:
         max_queue_wait_s: float = 0.0,
         workers: int = 1,
         pace: float | None = None,
+        samples: Sequence[tuple[float, float]] = (),
         realtime: bool = True,
     ) -> None:
         if max_queue < 1 or max_batch_size < 1 or max_wait_ms < 0:
@@ -118,7 +119,7 @@ class QueueState:
         self.max_wait_s = max_wait_ms / 1000.0
         self.max_queue_wait_s = max_queue_wait_s
         self.realtime = realtime
-        self.work = WorkEstimate(workers, pace)
+        self.work = WorkEstimate(workers, pace, samples)  # samples: (speech s, engine s) at warm-up
         self._jobs: list[Job] = []
         self._seq = itertools.count()
         # Reserved work per accepted stream: Playback.id → (playback, unit → Work)
@@ -159,7 +160,7 @@ class QueueState:
             self._refuse(why, _retry_s(wait), "queue_wait")
         if self.realtime and self.work.pace is not None:
             new = [Unit(playback.deadline(w.segment), self.work.cost(w.speech_s), playback.id) for w in work]
-            late = admission_lateness(self._units(), new, now, self.work.workers, self.work.remaining(now))
+            late = admission_lateness(self._units(), new, now, self.work.workers, self.work.running(now))
             if late > 0:
                 why = (
                     f"{self.streams} streams in progress; one more would leave a listener waiting "
@@ -194,7 +195,7 @@ class QueueState:
 
     def expected_wait(self, now: float) -> float | None:
         """Seconds a job queued now would wait before it runs (None until the pace is known)."""
-        return self.work.wait(sum(j.speech_s for j in self._jobs), now)
+        return self.work.wait([j.speech_s for j in self._jobs], now)
 
     def finished(self, batch: list[Job], now: float, *, ok: bool = True) -> int:
         """A batch returned by ``next_batch`` has ended (its time measures the engine's pace);

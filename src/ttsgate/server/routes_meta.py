@@ -62,7 +62,9 @@ async def health() -> dict[str, str]:
 @router.get("/ready", tags=["meta"])
 async def ready(request: Request) -> JSONResponse:
     rt = runtime_of(request)
-    body = {"ready": rt.ready, "engines": sorted(rt.engines), "failed": rt.failed}
+    body: dict[str, Any] = {"ready": rt.ready, "engines": sorted(rt.engines), "failed": rt.failed}
+    if rt.scheduler is not None:  # each engine's load: workers, pace, streams, queue, refusals, misses
+        body["load"] = {name: rt.scheduler.stats(name) for name in rt.scheduler.engines}
     return JSONResponse(body, status_code=200 if rt.ready else 503)
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 
 from ttsgate.exceptions import InvalidRequestError
+from ttsgate.text.words import first_word_cut
 
 _ABBREVIATIONS = frozenset(
     [
@@ -167,21 +168,37 @@ def _merge_short(text: str, spans: list[Span], max_len: int, *, complete: bool =
 
 
 def segment_spans(
-    text: str, *, first_max: int | None = 20, max_len: int = 80, complete: bool = True
+    text: str, *, first_max: int | None = 20, max_len: int = 80, complete: bool = True, final: bool = True
 ) -> list[Span]:
     """The (start, end) slices of ``text`` that ``split_segments`` returns (``first_max=None``: no
     first-clause cut, as for the text after a stream's first segment; ``complete=False``: ``text``
-    may go on, so a short last piece is not merged into the segment before it)."""
+    may go on, so a short last piece is not merged into the segment before it; ``final=False``: a
+    first sentence without its closing punctuation is not finished, so not cut at a word yet)."""
     if max_len < 8 or (first_max is not None and first_max < 4):
         raise InvalidRequestError("max_len must be >= 8 and first_max >= 4", param="max_len")
     if first_max is not None and first_max < max_len:
-        cut = _first_clause_end(text, first_max, max_len)
-        if cut is not None:
-            # Exactly what IncrementalSegmenter does: the clause, then the rest on its own.
-            head = _strip(text, (0, cut))
-            rest = _body_spans(text[cut:], max_len, complete)
-            return [head, *((a + cut, b + cut) for a, b in rest)]
+        start = _strip(text, (0, len(text)))[0]
+        clause = _first_clause_end(text, first_max, max_len)
+        piece_end = clause if clause is not None else _first_sentence_end(text, start, max_len, final)
+        word = first_word_cut(text, start, piece_end) if piece_end is not None else None
+        # Exactly what IncrementalSegmenter does: the first piece (a long one cut at a word), then
+        # the rest of the clause, then the rest on its own.
+        heads = [(start, word), (word, clause)] if word is not None and clause is not None else []
+        if word is not None and clause is None:
+            heads, clause = [(start, word)], word
+        elif word is None and clause is not None:
+            heads = [(start, clause)]
+        if clause is not None:
+            rest = _body_spans(text[clause:], max_len, complete)
+            return [_strip(text, h) for h in heads] + [(a + clause, b + clause) for a, b in rest]
     return _body_spans(text, max_len, complete)
+
+
+def _first_sentence_end(text: str, start: int, max_len: int, final: bool) -> int | None:
+    """The end of the first sentence when it is closed (a sentence end, or the end of a final
+    text) and not longer than ``max_len``; else None."""
+    end = next((e for e in _sentence_ends(text) if e > start), len(text) if final else None)
+    return end if end is not None and end - start <= max_len else None
 
 
 def _body_spans(text: str, max_len: int, complete: bool = True) -> list[Span]:
@@ -251,7 +268,10 @@ class IncrementalSegmenter:
     def feed(self, delta: str) -> list[str]:
         self._buffer += delta
         spans = segment_spans(
-            self._buffer, first_max=self.first_max if not self._emitted else None, max_len=self.max_len
+            self._buffer,
+            first_max=self.first_max if not self._emitted else None,
+            max_len=self.max_len,
+            final=False,
         )
         if not spans:
             return []
@@ -267,7 +287,7 @@ class IncrementalSegmenter:
             # The first sentence is complete but what follows is still short ("。北京"): batch
             # segmentation would fold a short *last* piece into it, but here more text is coming.
             ready = segment_spans(
-                self._buffer, first_max=self.first_max, max_len=self.max_len, complete=False
+                self._buffer, first_max=self.first_max, max_len=self.max_len, complete=False, final=False
             )[:1]
             if ready == spans[:1]:  # nothing follows it yet
                 ready = []
