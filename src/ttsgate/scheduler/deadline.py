@@ -14,9 +14,10 @@ Earliest deadline first (Liu & Layland 1973) orders the queue by these deadlines
 the schedule EDF would make: the units of work (engine seconds each), most urgent first, each on
 the first of ``m`` workers to free up (the running batches hold theirs for what they still need).
 A unit finishing after its deadline is *late*. A new stream is admitted only when none of its units
-is later than it would be alone on an idle engine, and no unit of an accepted stream becomes late, or later than it already was,
-because of it (units already behind, e.g. of a client that reads slowly, do not block everyone else
-while the new stream does not delay them). Times are seconds on the scheduler's clock.
+is later than it would be alone on an idle engine, and no unit of an accepted stream becomes late,
+or later than it already was, because of it (units already behind, e.g. of a client that reads
+slowly, do not block everyone else while the new stream does not delay them). Times are seconds
+on the scheduler's clock.
 """
 
 from __future__ import annotations
