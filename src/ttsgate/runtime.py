@@ -166,10 +166,10 @@ class Runtime:
 
         samples: list[tuple[float, float]] = []
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"warm-{engine.name}") as pool:
-            for i, text in enumerate(texts):
-                slowest = max(pool.map(timed, [text] * workers))
-                if i > 0:  # the first (longest) call includes one-time initialisation
-                    samples.append((expected_speech_s(text), slowest))
+            list(pool.map(timed, [texts[0]] * workers))  # one-time initialisation: not timed
+            for text in texts[1:]:
+                list(pool.map(timed, [text] * workers))  # a new input length costs more the first time
+                samples.append((expected_speech_s(text), max(pool.map(timed, [text] * workers))))
         return samples
 
     async def close(self) -> None:
