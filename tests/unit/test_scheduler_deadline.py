@@ -50,8 +50,8 @@ def test_playback_deadlines_follow_the_listener() -> None:
     pb.delivered(0, 2.5, 100.6)  # early and longer than expected
     assert pb.deadline(0) == pytest.approx(100.6)
     assert pb.deadline(1) == pytest.approx(103.1)
-    k = pb.add(1.0)  # a live source grows
-    assert pb.deadline(k) == pytest.approx(106.1)
+    k = pb.add(1.0)  # a live source grows; this voice speaks 1.25× longer than expected
+    assert pb.deadline(k) == pytest.approx(100.6 + 2.5 + 3.0 * 1.25)
 
 
 def test_the_cost_model_fits_overhead_and_pace() -> None:

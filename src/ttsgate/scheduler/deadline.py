@@ -41,7 +41,17 @@ class Playback:
     request adds all at once, a live source as its text arrives) and reported with ``delivered``.
     """
 
-    __slots__ = ("_audio", "_prefix", "id", "live", "play_start", "start", "ttfa_target_s")
+    __slots__ = (
+        "_audio",
+        "_expected",
+        "_prefix",
+        "_real",
+        "id",
+        "live",
+        "play_start",
+        "start",
+        "ttfa_target_s",
+    )
 
     def __init__(self, start: float, ttfa_target_s: float, *, live: bool = False) -> None:
         self.id = next(_ids)
@@ -49,7 +59,9 @@ class Playback:
         self.ttfa_target_s = ttfa_target_s
         self.live = live
         self.play_start: float | None = None
-        self._audio: list[float] = []  # per segment: seconds of audio (expected until delivered)
+        self._expected: list[float] = []  # per segment: expected seconds of audio
+        self._real: dict[int, float] = {}  # delivered segments: their real seconds of audio
+        self._audio: list[float] = []  # per segment: real, or expected × this voice's measured ratio
         self._prefix: list[float] = [0.0]  # _prefix[k]: seconds of audio before segment k
 
     def __len__(self) -> int:
@@ -57,19 +69,32 @@ class Playback:
 
     def add(self, expected_audio_s: float) -> int:
         """Append a segment of ``expected_audio_s`` seconds; returns its index."""
-        self._audio.append(max(0.0, expected_audio_s))
+        self._expected.append(max(0.0, expected_audio_s))
+        self._audio.append(self._expected[-1] * self._ratio())
         self._prefix.append(self._prefix[-1] + self._audio[-1])
         return len(self._audio) - 1
 
     def delivered(self, index: int, audio_s: float, now: float) -> None:
         """Segment ``index`` (``audio_s`` seconds, its leading pause included) reached the client at
-        ``now``; the first delivery starts the player."""
+        ``now``; the first delivery starts the player. Segments not delivered yet are re-estimated
+        by the ratio of real to expected audio seen so far (a voice speaks faster or slower than
+        the characters-per-second guess)."""
         if index == 0 and self.play_start is None:
             self.play_start = now
-        if 0 <= index < len(self._audio) and self._audio[index] != audio_s:
-            self._audio[index] = audio_s
-            for k in range(index, len(self._audio)):
-                self._prefix[k + 1] = self._prefix[k] + self._audio[k]
+        if not 0 <= index < len(self._audio):
+            return
+        self._real[index] = audio_s
+        ratio = self._ratio()
+        for k in range(len(self._audio)):
+            self._audio[k] = self._real.get(k, self._expected[k] * ratio)
+            self._prefix[k + 1] = self._prefix[k] + self._audio[k]
+
+    def _ratio(self) -> float:
+        """Real ÷ expected seconds of the delivered segments, within [0.5, 1.5] (1 before any)."""
+        expected = sum(self._expected[k] for k in self._real)
+        if expected <= 0:
+            return 1.0
+        return min(1.5, max(0.5, sum(self._real.values()) / expected))
 
     def deadline(self, index: int) -> float:
         """When segment ``index``'s audio must be ready."""
