@@ -49,9 +49,10 @@ def stream(state: QueueState, start: float, seconds: list[float], *, target: flo
     return pb
 
 
-def paced(pace: float, *, workers: int = 1, **kw: Any) -> QueueState:
-    """A state whose engine takes ``pace`` seconds per second of speech."""
-    return QueueState(
+def paced(pace: float, *, workers: int = 1, overrun: float = 0.0, **kw: Any) -> QueueState:
+    """A state whose engine takes ``pace`` seconds per second of speech, exactly as estimated
+    (``overrun`` 0: no safety margin, unless given)."""
+    state = QueueState(
         name="e",
         max_queue=kw.pop("max_queue", 1000),
         max_batch_size=1,
@@ -60,6 +61,8 @@ def paced(pace: float, *, workers: int = 1, **kw: Any) -> QueueState:
         pace=pace,
         **kw,
     )
+    state.work.overrun = overrun
+    return state
 
 
 def texts(batch: list[Job] | None) -> list[str]:
@@ -401,3 +404,19 @@ def test_expected_wait_is_shared_by_the_workers() -> None:
     for _ in range(4):
         state.append(make_job("x" * 14, 1.0))  # 4 × 1 s of work, 2 workers
     assert state.expected_wait(1.0) == pytest.approx(2.0)
+
+
+def test_batches_that_overrun_their_estimate_make_admission_careful() -> None:
+    s = paced(0.5, overrun=0.25)  # a new engine: 50 % margin until batches show otherwise
+    first = stream(s, 0.0, [1.0] * 4)  # 0.5 s per segment (0.75 with the margin), due 1, 2, 3, 4
+    with pytest.raises(OverloadedError):  # 2 × 0.75 s of first segments by 1.0: no
+        stream(s, 0.0, [0.5])
+    for t in range(20):  # batches that take what was estimated: the margin fades
+        job = make_job("x" * 14, float(t))  # 1 s of speech: 0.5 s
+        s.append(job)
+        assert s.next_batch(float(t)) == [job]
+        s.finished([job], t + 0.5)
+    assert s.work.overrun < 0.05
+    s.close_stream(first)
+    stream(s, 20.0, [1.0] * 4)
+    stream(s, 20.0, [0.5])  # now it fits: 0.5 + 0.25 s by 21.0

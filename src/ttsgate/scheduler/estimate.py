@@ -19,6 +19,10 @@ from ttsgate.text import expected_speech_s
 __all__ = ["WorkEstimate", "expected_speech_s"]
 
 _DECAY = 0.9  # weight kept by the older batches at each new one (~10 batches of memory)
+# How far batches overran their estimate lately (an exponential mean of max(0, took/estimated - 1)),
+# before any batch: a new engine's first minutes are slower than its warm-up (new input shapes).
+_INITIAL_OVERRUN = 0.25
+_OVERRUN_WEIGHT = 0.1
 _MIN_SPEECH_S = 0.05
 _MIN_SPREAD = 0.25  # seconds² of variance in the speech lengths before an overhead is fitted
 
@@ -27,7 +31,10 @@ class WorkEstimate:
     """Running batches and the engine's cost model; pure and synchronous like ``QueueState``.
 
     ``pace`` (engine seconds per second of speech) and ``overhead`` (engine seconds per call) are
-    None/0 until a batch has been measured."""
+    None/0 until a batch has been measured. ``overrun`` is how much batches lately took longer
+    than estimated (0.2: 20 %); ``margin_cost`` adds twice that, for admission, so a stretch of
+    slower batches (a new engine's first minutes, a noisy neighbour) refuses earlier instead of
+    letting accepted listeners stall."""
 
     def __init__(
         self, workers: int = 1, pace: float | None = None, samples: Iterable[tuple[float, float]] = ()
@@ -35,6 +42,7 @@ class WorkEstimate:
         self.workers = max(1, workers)
         self.pace = pace
         self.overhead = 0.0
+        self.overrun = _INITIAL_OVERRUN
         self._sums = [0.0] * 5  # weighted n, Σx, Σy, Σx², Σxy of (speech s, engine s)
         if pace is not None:
             self._add(1.0, pace)
@@ -46,6 +54,10 @@ class WorkEstimate:
         """Expected engine seconds of one call speaking ``speech_s`` seconds (0 while unknown)."""
         return 0.0 if self.pace is None else self.overhead + self.pace * speech_s
 
+    def margin_cost(self, speech_s: float) -> float:
+        """``cost`` with a safety margin of twice the recent overrun (what admission plans with)."""
+        return self.cost(speech_s) * (1.0 + 2.0 * self.overrun)
+
     def started(self, token: int, now: float, speech_s: float) -> None:
         self._running[token] = (now, speech_s)
 
@@ -55,7 +67,11 @@ class WorkEstimate:
         if entry is None or not ok:
             return
         t0, speech_s = entry
-        self._add(speech_s, max(0.0, now - t0))
+        took, estimated = max(0.0, now - t0), self.cost(speech_s)
+        if estimated > 0:
+            over = max(0.0, took / estimated - 1.0)
+            self.overrun = (1 - _OVERRUN_WEIGHT) * self.overrun + _OVERRUN_WEIGHT * min(over, 2.0)
+        self._add(speech_s, took)
 
     def remaining(self, now: float) -> float:
         """Expected engine seconds still to go in the running batches, together."""

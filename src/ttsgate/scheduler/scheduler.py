@@ -244,6 +244,7 @@ class Scheduler:
             "expected_wait_s": lane.state.expected_wait(now) or 0.0,
             "pace": lane.state.work.pace or 0.0,  # engine seconds per second of speech (0: unknown)
             "overhead_s": lane.state.work.overhead,  # engine seconds per call
+            "overrun": lane.state.work.overrun,  # how much batches lately took longer than estimated
             "released_total": float(lane.state.released_total),
             "rejected_total": float(lane.state.rejected_total),
             "dropped_total": float(lane.state.dropped_total),

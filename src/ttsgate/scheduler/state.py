@@ -159,7 +159,8 @@ class QueueState:
             why = f"~{wait:.1f} s of synthesis ahead (TTSGATE_MAX_QUEUE_WAIT_S={self.max_queue_wait_s:g})"
             self._refuse(why, _retry_s(wait), "queue_wait")
         if self.realtime and self.work.pace is not None:
-            new = [Unit(playback.deadline(w.segment), self.work.cost(w.speech_s), playback.id) for w in work]
+            cost = self.work.margin_cost
+            new = [Unit(playback.deadline(w.segment), cost(w.speech_s), playback.id) for w in work]
             late = admission_lateness(self._units(), new, now, self.work.workers, self.work.running(now))
             if late > 0:
                 why = (
@@ -283,7 +284,7 @@ class QueueState:
     def _units(self) -> list[Unit]:
         """Every accepted stream's reserved work, as EDF units (deadline, engine seconds)."""
         return [
-            Unit(pb.deadline(w.segment), self.work.cost(w.speech_s), pb.id)
+            Unit(pb.deadline(w.segment), self.work.margin_cost(w.speech_s), pb.id)
             for pb, units in self._reserved.values()
             for w in units.values()
         ]
