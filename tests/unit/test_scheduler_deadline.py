@@ -66,3 +66,11 @@ def test_the_cost_model_fits_overhead_and_pace() -> None:
     assert est.running(10.1) == [pytest.approx(0.3)]
     est.finished(1, 10.4)  # 2 s of speech in 0.4 s, as the model said: the fit holds
     assert est.cost(2.0) == pytest.approx(0.4, rel=0.05)
+
+
+def test_fits_that_make_no_sense_fall_back_to_simpler_models() -> None:
+    flat = WorkEstimate(samples=[(1.0, 0.21), (3.0, 0.2)])  # the same cost whatever the length
+    assert (flat.pace, flat.overhead) == (0.0, pytest.approx(0.205, abs=0.01))
+    steep = WorkEstimate(samples=[(1.0, 0.05), (3.0, 0.6)])  # would need a negative overhead
+    assert steep.overhead == 0.0
+    assert steep.cost(3.0) == pytest.approx(0.55, abs=0.05)

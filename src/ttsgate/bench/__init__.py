@@ -4,7 +4,9 @@ the piper http server), with per-request audio checks, server resource sampling 
 Modules: ``stats`` (records, percentiles, summaries, JSON; pure), ``load`` (targets, one measured
 request, closed/open/sequential loops), ``probe`` (server process sampling and start-up, host facts,
 progress), ``report`` (markdown, PNG plots), ``inproc`` (engine-level measurements for the scripts in
-``benchmarks/``), ``cli`` (the ``bench`` subcommand).
+``benchmarks/``), ``cli`` (the ``bench`` subcommand). The ``stream`` mode: ``stream`` (one measured
+stream, the simulated player, distinct paragraphs), ``peers`` (piper's http server's WAV, the Wyoming
+client), ``capacity`` (a level's figures, the capacity search, the run), ``stream_report``.
 """
 
 from ttsgate.bench.stats import BenchRun, Phase, RequestResult, Summary, load_run, percentile, summarize

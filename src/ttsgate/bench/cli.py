@@ -8,7 +8,11 @@ machine's conditions):
 * ``sweep``: closed loop at each ``--concurrency`` level, ``--requests`` or ``--duration`` per level;
 * ``overload``: an unloaded phase (concurrency 1, ``--requests``), a capacity probe (closed loop at
   ``--probe-concurrency``; also the RSS baseline), then an open loop at ``--rate`` or
-  ``--rate-factor`` × capacity for ``--duration`` seconds (Poisson or fixed arrivals).
+  ``--rate-factor`` × capacity for ``--duration`` seconds (Poisson or fixed arrivals);
+* ``stream``: streaming quality as a listener hears it (``stream``, ``capacity``): N streams of one
+  paragraph each, started over ``--spread`` seconds; time to first audio and the stalls of a
+  simulated real-time player. ``--concurrency`` levels, ``--capacity`` (the largest N that passes),
+  ``--overload`` (N × factor after the capacity); targets also ``piper`` and ``wyoming``.
 
 Before measuring, each text is sent once per target: its decoded duration is the reference that
 marks later responses ``truncated``. ``--unique`` makes every request's text distinct
@@ -48,15 +52,19 @@ def _levels(value: str) -> list[int]:
     return [int(x) for x in value.split(",") if x.strip()]
 
 
+def _factors(value: str) -> list[float]:
+    return [float(x) for x in value.split(",") if x.strip()]
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("mode", choices=("seed", "sweep", "overload"))
+    p.add_argument("mode", choices=("seed", "sweep", "overload", "stream"))
     p.add_argument(
         "--target",
         action="append",
         required=True,
         metavar="[LABEL=]KIND:URL",
         help="endpoint to load, repeatable; KIND: openai (/v1/audio/speech), tts (GET /tts), "
-        "piper (piper.http_server POST /synthesize)",
+        "piper (piper.http_server POST /synthesize), wyoming (tcp://HOST:PORT, stream mode only)",
     )
     p.add_argument("--baseline", help="label the other targets are compared with (default: the last)")
     p.add_argument("--voice", default="alloy", help="voice for openai/tts targets")
@@ -69,7 +77,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="make every request's text distinct (a counter read digit by digit, appended as a clause "
         "of constant length), so that no two requests share a synthesis through single-flight or a cache",
     )
-    p.add_argument("--concurrency", type=_levels, default=[1, 4, 8], help="levels, e.g. 1,4,8,16")
+    p.add_argument(
+        "--concurrency",
+        type=_levels,
+        help="levels, e.g. 1,4,8,16 (default: 1,4,8; stream: none if "
+        "--capacity, --overload or --capacity-of is given)",
+    )
     p.add_argument("--requests", type=int, default=20, help="requests per level (closed loop)")
     p.add_argument("--duration", type=float, help="seconds per level (sweep) or of the open loop")
     p.add_argument("--rate", type=float, help="overload: arrival rate, requests/s")
@@ -99,6 +112,38 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", type=Path, default=Path("bench-out"), help="output directory")
     p.add_argument("--no-progress", action="store_true")
+    s = p.add_argument_group("stream mode (ttsgate bench stream)")
+    s.add_argument("--spread", type=float, default=2.0, help="a level's stream starts spread over S seconds")
+    s.add_argument(
+        "--stall-limit", type=float, default=0.1, help="a stall longer than S seconds fails a level"
+    )
+    s.add_argument("--ttfa-target", type=float, default=1.5, help="a level passes with TTFA P95 <= S seconds")
+    s.add_argument("--capacity", action="store_true", help="search each target's capacity")
+    s.add_argument("--confirm", type=int, default=0, help="a passing search level must pass N more times")
+    s.add_argument("--max-concurrency", type=int, default=256, help="the capacity search's cap")
+    s.add_argument(
+        "--overload",
+        type=_factors,
+        help="after the capacity N (searched, or --capacity-of), levels of N × each factor, e.g. 3,6",
+    )
+    s.add_argument(
+        "--capacity-of",
+        action="append",
+        default=[],
+        metavar="LABEL=N",
+        help="a target's capacity, known: no search for it (its level N is run once, for comparison)",
+    )
+    s.add_argument(
+        "--same-start",
+        nargs="?",
+        const="",
+        metavar="SENTENCE",
+        help="every stream begins with the same sentence (default: 'Sure, here is the short version.' "
+        "or '好的，我来简单说一下。'), then a distinct rest",
+    )
+    s.add_argument(
+        "--wyoming-voice", default="", help="voice name sent to wyoming targets (default: the server's)"
+    )
 
 
 def _labelled(values: list[str], default: str) -> dict[str, str]:
@@ -112,24 +157,54 @@ def _labelled(values: list[str], default: str) -> dict[str, str]:
     return out
 
 
-def _texts(args: argparse.Namespace) -> list[str]:
+def _given_texts(args: argparse.Namespace) -> list[str]:
     texts = list(args.text or [])
     if args.texts_file is not None:
         texts += [ln.strip() for ln in args.texts_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    return texts or list(DEFAULT_TEXTS)
+    return texts
+
+
+def _texts(args: argparse.Namespace) -> list[str]:
+    return _given_texts(args) or list(DEFAULT_TEXTS)
+
+
+def _targets(args: argparse.Namespace) -> list[Target]:
+    """The parsed ``--target``s; in stream mode openai answers pcm, tts WAV, wyoming gets its voice."""
+    from dataclasses import replace
+
+    from ttsgate.bench.load import parse_target
+
+    targets = [parse_target(t, voice=args.voice, fmt=args.format) for t in args.target]
+    if args.mode != "stream":
+        if any(t.kind == "wyoming" for t in targets):
+            raise ValueError("wyoming targets are for the stream mode only")
+        return targets
+    stream_fmt = {"openai": "pcm", "tts": "wav", "piper": "wav", "wyoming": "pcm"}
+    return [
+        replace(t, fmt=stream_fmt[t.kind], voice=args.wyoming_voice if t.kind == "wyoming" else t.voice)
+        for t in targets
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ttsgate.bench.load import parse_target
-
     try:
-        targets = [parse_target(t, voice=args.voice, fmt=args.format) for t in args.target]
+        targets = _targets(args)
     except ValueError as exc:
         print(f"ttsgate bench: {exc}", file=sys.stderr)
         return 2
     if len({t.name for t in targets}) != len(targets):
         print("ttsgate bench: target labels must differ (use LABEL=KIND:URL)", file=sys.stderr)
         return 2
+    known = {t.name for t in targets}
+    for spec in args.capacity_of:
+        label, sep, n = spec.partition("=")
+        if not sep or label not in known or not n.isdigit():
+            print(
+                f"ttsgate bench: bad --capacity-of {spec!r}: expected LABEL=N for a target", file=sys.stderr
+            )
+            return 2
+    if args.mode == "stream" and not (args.concurrency or args.capacity or args.overload or args.capacity_of):
+        args.concurrency = [1, 4, 8]
     print(asyncio.run(_Session(args, targets).run()))
     return 0
 
@@ -193,15 +268,15 @@ class _Session:
         pids = {k: int(v) for k, v in _labelled(args.server_pid, self.targets[0].name).items()}
         with contextlib.ExitStack() as stack:
             for label, cmd in _labelled(args.start, self.targets[0].name).items():
-                tgt = by_name[label]
-                ready = tgt.url.rstrip("/") + tgt.ready_path
-                pids[label] = stack.enter_context(started_server(cmd, ready))
+                pids[label] = stack.enter_context(started_server(cmd, by_name[label].ready_url))
             for tgt in self.targets:
-                await asyncio.to_thread(wait_ready, tgt.url.rstrip("/") + tgt.ready_path, timeout_s=180.0)
+                await asyncio.to_thread(wait_ready, tgt.ready_url, timeout_s=180.0)
             for label, pid in pids.items():
                 self.samplers[label] = stack.enter_context(ResourceSampler(pid, t0=self.t0))
             limits = httpx.Limits(max_connections=4000, max_keepalive_connections=64)
             async with httpx.AsyncClient(timeout=args.timeout, limits=limits) as client:
+                if args.mode == "stream":
+                    return await self._stream(client)
                 for tgt in self.targets:
                     bad = [r for r in await self.measurer.reference(client, tgt) if r.error]
                     if bad:
@@ -233,7 +308,7 @@ class _Session:
 
     async def _sweep(self, client: httpx.AsyncClient) -> None:
         n = None if self.args.duration else self.args.requests
-        for c in self.args.concurrency:
+        for c in self.args.concurrency or [1, 4, 8]:
             for tgt in self.targets:
                 await self._phase(
                     tgt, f"c={c}", "closed", c, n, self._closed(client, tgt, c, n, self.args.duration)
@@ -243,7 +318,7 @@ class _Session:
         from ttsgate.bench.load import sequential
 
         args = self.args
-        c = args.concurrency[0] if args.concurrency != [1, 4, 8] else 4
+        c = args.concurrency[0] if args.concurrency else 4
         for tgt in self.targets:
 
             def seq(done: OnDone, tgt: Target = tgt) -> Awaitable[list[RequestResult]]:
@@ -314,3 +389,32 @@ class _Session:
                     f"{tgt.name}: server RSS {before[-1]:.0f} MB before the overload, max "
                     f"{max(during):.0f} MB during it: {(max(during) / before[-1] - 1) * 100:+.1f} %"
                 )
+
+    async def _stream(self, client: httpx.AsyncClient) -> str:
+        """The stream mode, inside ``run``'s servers and samplers: measure, then write its report."""
+        from ttsgate.bench.capacity import StreamBench
+        from ttsgate.bench.stream import PARAGRAPH_EN, PARAGRAPH_ZH, SAME_START, Paragraphs, StreamContext
+        from ttsgate.bench.stream import is_chinese_voice as chinese
+        from ttsgate.bench.stream_report import write_stream_report
+
+        args = self.args
+        texts = _given_texts(args) or [PARAGRAPH_ZH if chinese(args.voice) else PARAGRAPH_EN]
+        same = args.same_start
+        if same == "":
+            same = SAME_START["zh" if any("\u3400" <= ch <= "\u9fff" for ch in texts[0]) else "en"]
+        paragraphs = Paragraphs(texts, same_start=same)
+        ctx = StreamContext(
+            client,
+            paragraphs,
+            t0=self.t0,
+            timeout_s=args.timeout,
+            tolerance=args.tolerance,
+            spread_s=args.spread,
+            progress=not args.no_progress,
+        )
+        bench = StreamBench(args, self.targets, ctx, self._samples)
+        await bench.run()
+        self.meta["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+        self.meta["texts"] = texts
+        self.meta["same_start"] = same
+        return write_stream_report(bench, self.meta, args.out)

@@ -5,7 +5,9 @@ A ``Target`` is a labelled endpoint of one of three kinds:
 * ``openai``: ``POST /v1/audio/speech`` with ``{"model","input","voice","response_format"}`` (ttsgate
   or any OpenAI-compatible server);
 * ``tts``: ttsgate's (the seed article's) ``GET /tts?text=&voice_id=&response_format=``;
-* ``piper``: piper's ``python -m piper.http_server``: ``POST /synthesize`` with ``{"text"}``, WAV back.
+* ``piper``: piper's ``python -m piper.http_server``: ``POST /synthesize`` with ``{"text"}``, WAV back;
+* ``wyoming``: a Wyoming TTS server (Home Assistant's wyoming-piper) at ``tcp://HOST:PORT``, for
+  ``ttsgate bench stream`` only (``peers.stream_wyoming``).
 
 Every response is read to the end, timed (first body byte, last byte) and decoded with PyAV; a
 response whose decoded duration is short of the reference response of the same text is counted
@@ -33,7 +35,7 @@ import httpx
 
 from ttsgate.bench.stats import RequestResult, check_audio, error_kind
 
-KINDS = ("openai", "tts", "piper")
+KINDS = ("openai", "tts", "piper", "wyoming")
 _CONTAINERS = {"aac": "aac", "opus": "ogg", "mp3": "mp3", "flac": "flac", "wav": "wav"}
 
 OnDone = Callable[[RequestResult], None]
@@ -94,11 +96,14 @@ class Target:
 
     @property
     def audio_format(self) -> str:
-        return "wav" if self.kind == "piper" else self.fmt
+        return {"piper": "wav", "wyoming": "pcm"}.get(self.kind, self.fmt)
 
     @property
-    def ready_path(self) -> str:
-        return {"openai": "/ready", "tts": "/ready", "piper": "/info"}[self.kind]
+    def ready_url(self) -> str:
+        """What answers once the server is up: an HTTP URL (200), or the ``tcp://`` address itself."""
+        if self.kind == "wyoming":
+            return self.url
+        return self.url.rstrip("/") + {"openai": "/ready", "tts": "/ready", "piper": "/info"}[self.kind]
 
     def request(self, text: str) -> tuple[str, str, dict[str, Any]]:
         """(method, url, httpx keyword arguments) of one synthesis request."""
@@ -115,12 +120,14 @@ class Target:
 
 
 def parse_target(spec: str, *, voice: str, fmt: str) -> Target:
-    """``[LABEL=]KIND:URL``, e.g. ``gate=openai:http://127.0.0.1:8000`` or ``piper:http://h:5000``."""
+    """``[LABEL=]KIND:URL``, e.g. ``gate=openai:http://127.0.0.1:8000``, ``piper:http://h:5000`` or
+    ``wyoming:tcp://127.0.0.1:10200``."""
     label, sep, rest = spec.partition("=")
     if not sep or ":" in label:
         label, rest = "", spec
     kind, colon, url = rest.partition(":")
-    if not colon or kind not in KINDS or not url.startswith("http"):
+    scheme = "tcp://" if kind == "wyoming" else "http"
+    if not colon or kind not in KINDS or not url.startswith(scheme):
         raise ValueError(
             f"bad target {spec!r}: expected [LABEL=]KIND:URL with KIND one of {', '.join(KINDS)}"
         )

@@ -8,12 +8,14 @@ import importlib
 import os
 import platform
 import shlex
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -72,11 +74,21 @@ class ResourceSampler:
         self._thread.join(timeout=5)
 
 
+def _answers(url: str) -> bool:
+    """An HTTP URL answers 200; a ``tcp://HOST:PORT`` address accepts a connection."""
+    if url.startswith("tcp://"):
+        u = urlsplit(url)
+        with socket.create_connection((u.hostname or "127.0.0.1", u.port or 0), timeout=2):
+            return True
+    return httpx.get(url, timeout=2).status_code == 200
+
+
 def wait_ready(url: str, *, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until ``url`` answers (``_answers``); fail when ``proc`` exits or after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
+        with contextlib.suppress(httpx.HTTPError, OSError):
+            if _answers(url):
                 return
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before {url} answered")
@@ -87,7 +99,8 @@ def wait_ready(url: str, *, timeout_s: float, proc: subprocess.Popen[bytes] | No
 
 @contextlib.contextmanager
 def started_server(command: str, ready_url: str, *, timeout_s: float = 180.0) -> Iterator[int]:
-    """Start ``command`` (shell-split), wait until ``ready_url`` answers 200, yield its pid, stop it."""
+    """Start ``command`` (shell-split), wait until ``ready_url`` answers (an HTTP 200, or a TCP
+    connection for ``tcp://``), yield its pid, stop it."""
     proc = subprocess.Popen(shlex.split(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(ready_url, timeout_s=timeout_s, proc=proc)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ttsgate.bench.stats import BenchRun, RequestResult, Summary, ratio
 
@@ -66,25 +67,32 @@ def ratio_table(summaries: Sequence[Summary], baseline: str) -> str:
     )
 
 
-def markdown(run: BenchRun, summaries: Sequence[Summary], baseline: str | None = None) -> str:
-    m = run.meta
-    host = m.get("host", {})
-    lines = [
-        f"# ttsgate bench: {m.get('mode', '?')}",
+def _target_line(t: dict[str, Any]) -> str:
+    what = {"piper": "its WAV", "wyoming": f"voice {t['voice'] or 'default'}"}.get(
+        t["kind"], f"voice {t['voice']}, {t['fmt']}"
+    )
+    return f"`{t['name']}` = {t['kind']} {t['url']} ({what})"
+
+
+def header(meta: dict[str, Any]) -> list[str]:
+    """A report's first lines: title, command, host facts and load, targets."""
+    host = meta.get("host", {})
+    return [
+        f"# ttsgate bench: {meta.get('mode', '?')}",
         "",
-        f"Command: `{m.get('command', '?')}`",
+        f"Command: `{meta.get('command', '?')}`",
         "",
         f"Host: {host.get('cpu', '?')}, {host.get('cores', '?')} cores; load average before "
-        f"{host.get('loadavg', '?')}, after {m.get('loadavg_after', '?')}; {host.get('time', '')}",
+        f"{host.get('loadavg', '?')}, after {meta.get('loadavg_after', '?')}; {host.get('time', '')}",
         "",
-        "Targets: "
-        + ", ".join(
-            f"`{t['name']}` = {t['kind']} {t['url']} (voice {t['voice']}, {t['fmt']})"
-            for t in m.get("targets", [])
-        ),
+        "Targets: " + ", ".join(_target_line(t) for t in meta.get("targets", [])),
         "",
-        summary_table(summaries),
     ]
+
+
+def markdown(run: BenchRun, summaries: Sequence[Summary], baseline: str | None = None) -> str:
+    m = run.meta
+    lines = [*header(m), summary_table(summaries)]
     if m.get("checks"):
         lines += ["Findings:", "", *(f"- {c}" for c in m["checks"]), ""]
     if baseline:
@@ -100,14 +108,38 @@ def markdown(run: BenchRun, summaries: Sequence[Summary], baseline: str | None =
     return "\n".join(lines)
 
 
-def plots(summaries: Sequence[Summary], results: Sequence[RequestResult], out: Path) -> list[Path]:
-    """Write the PNGs; returns their paths (none without matplotlib)."""
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, None without matplotlib."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def save(fig: Any, path: Path) -> Path:
+    """Write ``fig`` as a PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def cdf(ax: Any, values: Sequence[float], label: str) -> None:
+    """The empirical CDF of ``values`` as a step line (nothing when empty)."""
+    xs = sorted(values)
+    if xs:
+        ax.step(xs, [(i + 1) / len(xs) for i in range(len(xs))], where="post", label=label)
+
+
+def plots(summaries: Sequence[Summary], results: Sequence[RequestResult], out: Path) -> list[Path]:
+    """Write the PNGs; returns their paths (none without matplotlib)."""
+    plt = pyplot()
+    if plt is None:
         return []
     targets = list(dict.fromkeys(s.target for s in summaries))
     xlabel = "arrival rate (req/s)" if any(s.mode == "open" for s in summaries) else "concurrency"
@@ -122,9 +154,7 @@ def plots(summaries: Sequence[Summary], results: Sequence[RequestResult], out: P
     ax.set(xlabel=xlabel, ylabel="latency (ms)", title="Latency")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    written.append(out / "latency.png")
-    fig.savefig(written[-1], dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    written.append(save(fig, out / "latency.png"))
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for t in targets:
@@ -133,9 +163,7 @@ def plots(summaries: Sequence[Summary], results: Sequence[RequestResult], out: P
     ax.set(xlabel=xlabel, ylabel="successful requests / s", title="Throughput")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    written.append(out / "throughput.png")
-    fig.savefig(written[-1], dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    written.append(save(fig, out / "throughput.png"))
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for s in summaries:
@@ -144,19 +172,11 @@ def plots(summaries: Sequence[Summary], results: Sequence[RequestResult], out: P
             for r in results
             if r.target == s.target and r.phase == s.phase and r.ok and r.ttfa_s is not None
         )
-        if ttfa:
-            ax.step(
-                ttfa,
-                [(i + 1) / len(ttfa) for i in range(len(ttfa))],
-                where="post",
-                label=f"{s.target} {s.phase}",
-            )
+        cdf(ax, ttfa, f"{s.target} {s.phase}")
     ax.set(xlabel="time to first audio byte (ms)", ylabel="fraction of requests", title="TTFA CDF")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    written.append(out / "ttfa_cdf.png")
-    fig.savefig(written[-1], dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    written.append(save(fig, out / "ttfa_cdf.png"))
     return written
 
 

@@ -98,9 +98,13 @@ class WorkEstimate:
         s[4] += x * seconds
         n, sx, sy, sxx, sxy = s
         spread = sxx / n - (sx / n) ** 2
-        slope = (sxy / n - (sx / n) * (sy / n)) / spread if spread > _MIN_SPREAD else -1.0
+        slope = (sxy / n - (sx / n) * (sy / n)) / spread if spread > _MIN_SPREAD else 0.0
         intercept = (sy - slope * sx) / n
-        if slope > 0 and intercept >= 0:
-            self.pace, self.overhead = slope, intercept
-        else:  # one length seen so far, or a fit that makes no sense: a plain ratio
+        if spread <= _MIN_SPREAD:  # one length seen so far: a plain ratio
             self.pace, self.overhead = sy / sx, 0.0
+        elif slope <= 0:  # longer speech is no dearer: a cost per call only
+            self.pace, self.overhead = 0.0, sy / n
+        elif intercept < 0:  # no overhead to speak of: proportional, fitted through the origin
+            self.pace, self.overhead = sxy / sxx, 0.0
+        else:
+            self.pace, self.overhead = slope, intercept
