@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -94,18 +95,25 @@ def _reference_table(bench: StreamBench) -> str:
 
 
 def _capacity_table(bench: StreamBench) -> str:
+    cores = os.cpu_count() or 1
     rows = [
         "| target | capacity | levels tried (✓ pass, ✗ fail) | TTFA P95 ms at capacity "
-        "| worst stall ms at capacity | speech s/s at capacity |",
-        "|---|--:|---|--:|--:|--:|",
+        "| worst stall ms at capacity | speech s/s at capacity | server CPU s per speech s "
+        f"| physical limit ({cores} cores ÷ that) | capacity ÷ physical limit |",
+        "|---|--:|---|--:|--:|--:|--:|--:|--:|",
     ]
     for name, cap in bench.capacity.items():
         s = bench.searches.get(name)
         tried = " ".join(f"{n}{'✓' if ok else '✗'}" for n, ok in s.tried) if s else f"given: {cap}"
         lv = bench.capacity_level(name)
-        figures = (
-            f"{_ms(lv.ttfa['p95'])} | {_ms(lv.worst_stall_s)} | {lv.speech_per_s:.1f}" if lv else "– | – | –"
-        )
+        figures = "– | – | – | – | – | –"
+        if lv:
+            figures = f"{_ms(lv.ttfa['p95'])} | {_ms(lv.worst_stall_s)} | {lv.speech_per_s:.1f} | "
+            per_s = lv.cpu_mean / 100 / lv.speech_per_s if lv.cpu_mean and lv.speech_per_s else None
+            # A stream plays one second of speech a second: cores ÷ CPU per speech-second streams.
+            figures += (
+                f"{per_s:.3f} | {cores / per_s:.1f} | {cap * per_s / cores:.2f}" if per_s else "– | – | –"
+            )
         rows.append(f"| {name} | {cap} | {tried} | {figures} |")
     return "\n".join(rows) + "\n"
 

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 _ids = itertools.count()
 
 # How much later than its deadline a unit may be expected to finish before it counts as late: the
-# estimate's own noise (one warm-up-measured pace, characters → seconds of speech).
-LATE_TOLERANCE_S = 0.05
+# estimate's own noise (characters → seconds of speech, a fitted cost), and about the shortest gap
+# in speech a listener notices (the stall limit of `ttsgate bench stream`).
+LATE_TOLERANCE_S = 0.1
 
 
 class Playback:

@@ -19,8 +19,9 @@ from ttsgate.text import expected_speech_s
 __all__ = ["WorkEstimate", "expected_speech_s"]
 
 _DECAY = 0.9  # weight kept by the older batches at each new one (~10 batches of memory)
-# How far batches overran their estimate lately (an exponential mean of max(0, took/estimated - 1)),
-# before any batch: a new engine's first minutes are slower than its warm-up (new input shapes).
+# How far batches overran their estimate lately (an exponential mean of took/estimated - 1: a bias,
+# not the noise, which averages out over a stream's many segments); before any batch: a new
+# engine's first minutes are slower than its warm-up (new input shapes).
 _INITIAL_OVERRUN = 0.25
 _OVERRUN_WEIGHT = 0.1
 _MIN_SPEECH_S = 0.05
@@ -31,8 +32,9 @@ class WorkEstimate:
     """Running batches and the engine's cost model; pure and synchronous like ``QueueState``.
 
     ``pace`` (engine seconds per second of speech) and ``overhead`` (engine seconds per call) are
-    None/0 until a batch has been measured. ``overrun`` is how much batches lately took longer
-    than estimated (0.2: 20 %); ``margin_cost`` adds twice that, for admission, so a stretch of
+    None/0 until a batch has been measured. ``overrun`` is how much longer than estimated batches
+    lately took, on average (0.2: 20 %; negative: shorter); ``margin_cost`` adds twice that when
+    positive, for admission, so a stretch of
     slower batches (a new engine's first minutes, a noisy neighbour) refuses earlier instead of
     letting accepted listeners stall."""
 
@@ -56,7 +58,7 @@ class WorkEstimate:
 
     def margin_cost(self, speech_s: float) -> float:
         """``cost`` with a safety margin of twice the recent overrun (what admission plans with)."""
-        return self.cost(speech_s) * (1.0 + 2.0 * self.overrun)
+        return self.cost(speech_s) * (1.0 + 2.0 * max(0.0, self.overrun))
 
     def started(self, token: int, now: float, speech_s: float) -> None:
         self._running[token] = (now, speech_s)
@@ -69,8 +71,8 @@ class WorkEstimate:
         t0, speech_s = entry
         took, estimated = max(0.0, now - t0), self.cost(speech_s)
         if estimated > 0:
-            over = max(0.0, took / estimated - 1.0)
-            self.overrun = (1 - _OVERRUN_WEIGHT) * self.overrun + _OVERRUN_WEIGHT * min(over, 2.0)
+            over = min(took / estimated - 1.0, 2.0)
+            self.overrun = (1 - _OVERRUN_WEIGHT) * self.overrun + _OVERRUN_WEIGHT * over
         self._add(speech_s, took)
 
     def remaining(self, now: float) -> float:

@@ -153,6 +153,7 @@ class Scheduler:
             for lane in done:
                 lane.state.close_stream(playback)
             self._reject(exc.code or "queue_full")  # realtime, queue_full (count) or queue_wait (time)
+            log.info("refused a stream (%s): %s", exc.code, exc.message)
             raise
         for lane in done:
             self._set_depth(lane)
