@@ -22,6 +22,7 @@ from _common import ROOT, environment, table, ttsgate_server
 
 from ttsgate.bench.inproc import load_engine, plan_inputs, raw_throughput
 from ttsgate.bench.load import Measurer, Target, closed_loop
+from ttsgate.config import Settings
 from ttsgate.text import TextNormalizer
 from ttsgate.voices import VoiceTable
 
@@ -38,7 +39,8 @@ EN = [
     "Our meeting has been moved to Thursday afternoon.",
 ]
 CASES = (("piper-joe", "en_male_joe", EN), ("zh-baker", "zh_female_baker", ZH))
-CONCURRENCY, WORKERS = 4, 1
+CONCURRENCY = 4
+WORKERS = Settings().worker_count()  # the server's default: one per core
 
 
 async def gateway_rate(url: str, voice: str, texts: list[str], seconds: float) -> tuple[float, int, int]:
@@ -61,10 +63,10 @@ def main(seconds: float, rounds: int) -> str:
     rows, detail = [], []
     for engine_name, voice, texts in CASES:
         work = [[inp for _, inp in plan_inputs(tbl, voice, t, norm)] for t in texts]
-        engine = load_engine(tbl, engine_name)
+        engine = load_engine(tbl, engine_name, workers=WORKERS)
         engine.synthesize(work[0])
         raws, gws, errs = [], [], 0
-        with ttsgate_server(engines=engine_name, cache="off", workers=str(WORKERS)) as (url, _pid):
+        with ttsgate_server(engines=engine_name, cache="off") as (url, _pid):  # default settings
             asyncio.run(gateway_rate(url, voice, texts, 2.0))  # warm the HTTP path
             for _ in range(rounds):
                 raws.append(raw_throughput(engine, work, workers=WORKERS, duration_s=seconds)[0])
@@ -100,9 +102,10 @@ def main(seconds: float, rounds: int) -> str:
     return f"""# Gateway efficiency: HTTP gateway vs the raw engine, same worker count
 
 Command: `.venv/bin/python benchmarks/gateway_efficiency.py {seconds:g} {rounds}` — per engine, a
-`ttsgate serve` subprocess with only that engine (`TTSGATE_ENGINES=<engine> TTSGATE_CACHE=off
-TTSGATE_WORKERS={WORKERS}`), and the same engine loaded in the script's process. {rounds} rounds of
-{seconds:g} s each alternate: raw (`{WORKERS}` thread calling `engine.synthesize` on the inputs the gateway's
+`ttsgate serve` subprocess with only that engine (`TTSGATE_ENGINES=<engine> TTSGATE_CACHE=off`,
+otherwise default settings: {WORKERS} workers), and the same engine loaded in the script's process.
+{rounds} rounds of {seconds:g} s each alternate: raw (`{WORKERS}` threads calling `engine.synthesize` on
+the inputs the gateway's
 text pipeline makes of each text, one call per input) and gateway (`ttsgate.bench` closed loop,
 concurrency {CONCURRENCY}, `/v1/audio/speech` wav, every response decoded and length-checked). 4 one-sentence
 texts per language, cycled.

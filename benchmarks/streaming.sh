@@ -38,7 +38,7 @@ if [[ $what == peers || $what == all ]]; then
   # It synthesizes one sentence at a time for all its clients; piper's http server sends its WAV
   # when the whole text is synthesized. Neither refuses work.
   $B/ttsgate bench stream --no-progress --voice en_male_joe --wyoming-voice en_US-joe-medium \
-    --capacity --overload 2 \
+    --concurrency 1,4,8 --capacity --overload 2 \
     --target ttsgate=openai:http://127.0.0.1:18853 \
     --target wyoming=wyoming:tcp://127.0.0.1:18854 \
     --target piper=piper:http://127.0.0.1:18855 \

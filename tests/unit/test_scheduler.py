@@ -215,8 +215,9 @@ async def test_first_segments_go_before_earlier_queued_later_segments(
     blocker = await hold_worker(sched, engine)
     older = sched.open_stream()  # a request that arrived first: its later segments are queued
     for _ in range(3):
-        older.add(1.0)
-    sched.admit(older, {"sine": [Work((k, 0), k, 1.0) for k in range(3)]})
+        older.add(3.0)
+    sched.admit(older, {"sine": [Work((k, 0), k, 3.0) for k in range(3)]})
+    older.delivered(0, 3.0, time.monotonic())  # its first 3 s are playing: the rest has slack
     later = [
         asyncio.create_task(sched.synthesize("sine", seg(f"later{k - 1}"), playback=older, segment=k))
         for k in (1, 2)

@@ -206,22 +206,23 @@ def test_cancelled_jobs_free_their_place_in_the_bound() -> None:
 
 def test_jobs_run_earliest_playback_deadline_first() -> None:
     s = paced(0.1)
-    a = stream(s, 0.0, [2.0, 2.0, 2.0, 2.0])  # due 1, 3, 5, 7
+    a = stream(s, 0.0, [2.0, 2.0, 2.0, 2.0])  # due 1, 2, 4, 6
     for k in (1, 2, 3):
         s.append(make_job(f"A{k}", 0.5, playback=a, segment=k))
-    b = stream(s, 1.5, [1.0, 1.0])  # due 2.5, 3.5
+    b = stream(s, 1.5, [2.0, 2.0])  # due 2.5, 3.5
     s.append(make_job("B1", 1.5, playback=b, segment=1))
     s.append(make_job("B0", 1.6, playback=b, segment=0))
     order = [texts(s.next_batch(1.6))[0] for _ in range(5)]
     # B's first segment (due 2.5) goes before A's later ones that still have slack, though queued last
-    assert order == ["B0", "A1", "B1", "A2", "A3"]
+    assert order == ["A1", "B0", "B1", "A2", "A3"]
 
 
 def test_a_delivered_first_segment_moves_the_later_deadlines() -> None:
     pb = Playback(10.0, 1.0)
     for s in (1.0, 2.0, 3.0):
         pb.add(s)
-    assert [pb.deadline(k) for k in range(3)] == [11.0, 12.0, 14.0]
+    # before delivery: as if playing from the start (never before the first segment's 11.0)
+    assert [pb.deadline(k) for k in range(3)] == [11.0, 11.0, 13.0]
     pb.delivered(0, 1.5, 10.4)  # arrived early and was longer than expected
     assert pb.deadline(1) == pytest.approx(11.9)
     assert pb.deadline(2) == pytest.approx(14.9)  # 1.5× its expected length: so is the next one
@@ -255,22 +256,30 @@ def test_segments_finished_after_their_deadline_count_as_missed() -> None:
 # -- admission by real-time feasibility --------------------------------------------------------
 
 
+def run(s: QueueState, pb: Playback, segment: int, t0: float, t1: float) -> None:
+    """Segment ``segment`` of ``pb`` (2 s of speech) runs from ``t0`` to ``t1``."""
+    job = make_job("x" * 28, t0, playback=pb, segment=segment)
+    s.append(job)
+    assert s.next_batch(t0) == [job]
+    s.finished([job], t1)
+
+
 def test_streams_are_admitted_while_every_listener_can_be_served_in_real_time() -> None:
-    # pace 0.5, one worker: a stream of 4 × 2 s of speech costs 1 s per segment, due 1, 3, 5, 7
-    s = paced(0.5)
+    # pace 0.25, one worker: a stream of 4 × 2 s of speech costs 0.5 s a segment, due 1, 2, 4, 6
+    # (until its first audio is out, as if it played from the start: a cached first segment does)
+    s = paced(0.25)
     a = stream(s, 0.0, [2.0] * 4)
-    with pytest.raises(OverloadedError) as info:  # both first segments due at 1.0: one would be late
+    b = stream(s, 0.0, [2.0] * 4)  # done 0.5, 1.0, 1.5, 2.0, ...: every listener in time
+    with pytest.raises(OverloadedError) as info:  # a third first segment would end at 1.5, due 1.0
         stream(s, 0.0, [2.0] * 4)
     assert info.value.code == "realtime"
     assert info.value.retry_after_s == 1.0
-    assert s.streams == 1
-    a0 = make_job("x" * 28, 0.0, playback=a)  # 2 s of speech, done in 1 s: the pace stays 0.5
-    s.append(a0)
-    assert s.next_batch(0.0) == [a0]
-    s.finished([a0], 1.0)
-    stream(s, 1.0, [2.0] * 4)  # a second later it fits: due 2, 4, 6, 8 interleave with 3, 5, 7
-    with pytest.raises(OverloadedError):  # 7 s of work by 8 s leaves no room for a third due 2.0
-        stream(s, 1.0, [0.5])
+    assert s.streams == 2
+    for k, pb in enumerate((a, b, a, b)):  # A0, B0, A1, B1 run back to back
+        run(s, pb, k // 2, 0.5 * k, 0.5 * (k + 1))
+    stream(s, 2.0, [2.0] * 4)  # later it fits: due 3, 4, 6, 8 between A's and B's 4 and 6
+    with pytest.raises(OverloadedError):  # one more would push an accepted segment 0.5 s late
+        stream(s, 2.0, [2.0] * 4)
     assert s.rejected_total == 2
 
 
@@ -301,7 +310,9 @@ def test_the_whole_request_counts_even_when_its_segments_are_shared() -> None:
         except OverloadedError:
             continue
         accepted += 1
-    assert accepted == 4  # 4 × (0.1 + 0.4) s is all that can be done by the second segments' 2 s
+    # Each request's second segment is due as soon as its 1 s first one has played, which a shared
+    # (already synthesized) first sentence does at once: 2 × (0.1 + 0.4) s fit in the first second.
+    assert accepted == 2
 
 
 @pytest.mark.parametrize("how", ["release", "close"])
@@ -408,8 +419,8 @@ def test_expected_wait_is_shared_by_the_workers() -> None:
 
 def test_batches_that_overrun_their_estimate_make_admission_careful() -> None:
     s = paced(0.5, overrun=0.25)  # a new engine: 50 % margin until batches show otherwise
-    first = stream(s, 0.0, [1.0] * 4)  # 0.5 s per segment (0.75 with the margin), due 1, 2, 3, 4
-    with pytest.raises(OverloadedError):  # 2 × 0.75 s of first segments by 1.0: no
+    first = stream(s, 0.0, [0.5] * 4)  # 0.25 s a segment (0.375 with the margin), due 1, 1, 1.5, 2
+    with pytest.raises(OverloadedError):  # one more segment due 1.0 would end at 1.125
         stream(s, 0.0, [0.5])
     for t in range(20):  # batches that take what was estimated: the margin fades
         job = make_job("x" * 14, float(t))  # 1 s of speech: 0.5 s
@@ -418,5 +429,5 @@ def test_batches_that_overrun_their_estimate_make_admission_careful() -> None:
         s.finished([job], t + 0.5)
     assert s.work.overrun < 0.05
     s.close_stream(first)
-    stream(s, 20.0, [1.0] * 4)
-    stream(s, 20.0, [0.5])  # now it fits: 0.5 + 0.25 s by 21.0
+    stream(s, 20.0, [0.5] * 4)
+    stream(s, 20.0, [0.5])  # now it fits: 3 × 0.25 s by 21.0

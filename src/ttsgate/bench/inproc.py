@@ -14,14 +14,17 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from ttsgate.engines import Engine, SynthesisInput, create_engine
 from ttsgate.text import TextNormalizer, prepare
 from ttsgate.voices import VoiceTable
 
 
-def load_engine(table: VoiceTable, name: str) -> Engine:
-    engine = create_engine(table.engines[name])
+def load_engine(table: VoiceTable, name: str, workers: int | None = None) -> Engine:
+    """Load engine ``name`` sized for ``workers`` concurrent callers (None: the table's value)."""
+    spec = table.engines[name]
+    engine = create_engine(spec if workers is None else replace(spec, workers=workers))
     engine.load()
     return engine
 

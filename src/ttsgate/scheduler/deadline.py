@@ -6,9 +6,12 @@ it starts playing at its first audio and then consumes audio at the rate it was 
 
 * segment 0 is due at ``start + ttfa_target_s`` (the time-to-first-audio target);
 * segment ``k`` is due when the audio ahead of it has played:
-  ``play_start + Σ audio(0..k-1)``, where ``play_start`` is when segment 0 was delivered (until then
-  the latest it may be, ``start + ttfa_target_s``) and each ``audio(j)`` is the real length of a
-  delivered segment or the expected length (``expected_speech_s``) of one not yet delivered.
+  ``play_start + Σ audio(0..k-1)``, where ``play_start`` is when segment 0 was delivered and each
+  ``audio(j)`` is the real length of a delivered segment or the expected length
+  (``expected_speech_s``, rescaled by the real/expected ratio seen so far) of one not yet
+  delivered. Before the first delivery ``play_start`` is taken as ``start``, the earliest it may be
+  (a cached or shared first segment is delivered at once), but no later segment is due before the
+  first.
 
 Earliest deadline first (Liu & Layland 1973) orders the queue by these deadlines. Admission checks
 the schedule EDF would make: the units of work (engine seconds each), most urgent first, each on
@@ -102,8 +105,13 @@ class Playback:
         first_due = self.start + self.ttfa_target_s
         if index <= 0:
             return first_due if self.play_start is None else min(first_due, self.play_start)
-        base = first_due if self.play_start is None else self.play_start
-        return base + self._prefix[min(index, len(self._audio))]
+        before = self._prefix[min(index, len(self._audio))]
+        if self.play_start is None:
+            # Until the first audio is out, plan as if it were out now (the earliest it can be: a
+            # cached or shared first segment arrives at once, and its listener then needs the
+            # rest), but never ahead of the first segment itself.
+            return max(first_due, self.start + before)
+        return self.play_start + before
 
 
 @dataclass(frozen=True, slots=True)
