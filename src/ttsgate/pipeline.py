@@ -25,6 +25,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import numpy as np
 
 from ttsgate.audio.chunk import OUTPUT_SAMPLE_RATE, Int16Array, to_int16
@@ -171,18 +172,22 @@ class SpeechPipeline:
                     prev = SpokenSegment(
                         prev.index + 1, seg.text, np.concatenate([lead, pcm]), pos, pos + pause
                     )
-                playback.delivered(k, len(prev.pcm) / OUTPUT_SAMPLE_RATE, time.monotonic())
+                pause_s = prev.speech_start_s - prev.start_s
+                playback.delivered(k, len(prev.pcm) / OUTPUT_SAMPLE_RATE, time.monotonic(), pause_s=pause_s)
                 yield prev
         finally:
+            # First, without awaiting: this may run inside a cancelled scope (Starlette cancels a
+            # response whose client hung up), where every await is cancelled again.
+            self.scheduler.close_stream(playback)
             tasks: list[asyncio.Future[Any]] = [t for _, _, t in pending]
             if next_seg is not None:
                 tasks.append(next_seg)
             for t in tasks:
                 t.cancel()
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
-            self.scheduler.close_stream(playback)
-            await source.aclose()
+            with anyio.CancelScope(shield=True):
+                if tasks:
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                await source.aclose()
 
     def plan_work(
         self, playback: Playback, segments: Iterable[Segment], opts: SpeechOptions

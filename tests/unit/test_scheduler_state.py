@@ -334,7 +334,7 @@ def test_running_work_counts_and_a_started_job_is_no_longer_reserved() -> None:
     a = stream(s, 0.0, [4.0])  # 2 s of work due at 1.0: late from the start, admitted (nothing else)
     s.append(make_job("x" * 56, 0.0, playback=a))  # 4 s of speech
     assert s.next_batch(0.0) is not None
-    assert s.streams == 1
+    assert s.streams == 0  # nothing left reserved: its one job runs
     with pytest.raises(OverloadedError):  # the running 2 s is ahead of anything new
         stream(s, 0.1, [1.0])
     stream(s, 1.6, [1.0])  # 0.4 s still running + 0.5 s: done by 2.5 < 2.6

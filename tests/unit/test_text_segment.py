@@ -237,6 +237,9 @@ def test_incremental_cuts_where_split_segments_cuts(text: str, cuts: list[int]) 
         ("老灯塔下午五点以前对游客开放，回城的最后一班火车在午夜前开出。", "老灯塔下午五点以前"),
         ("海边晚上风很大记得带一件厚外套", "海边晚上风很大"),  # no opener: nearest to 8
         ("我母亲每天早上六点起床去公园打太极拳。", "我母亲每天早上"),
+        ("他们两队最后比赛的比分是三比二。", "他们两队最后"),  # not "…比赛|的比分"
+        ("经过大家几个月的努力终于完成了任务。", "经过大家几个月的努力"),  # not "几个|月", "的|努力"
+        ("我们学校图书馆里的藏书数量很多很多。", "我们学校图书馆里的藏书"),  # not "图书馆|里"
     ],
 )
 def test_a_long_first_piece_is_cut_between_words(text: str, head: str) -> None:

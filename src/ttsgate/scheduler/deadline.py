@@ -50,6 +50,7 @@ class Playback:
         "_expected",
         "_prefix",
         "_real",
+        "_speech",
         "id",
         "live",
         "play_start",
@@ -65,6 +66,7 @@ class Playback:
         self.play_start: float | None = None
         self._expected: list[float] = []  # per segment: expected seconds of audio
         self._real: dict[int, float] = {}  # delivered segments: their real seconds of audio
+        self._speech: dict[int, float] = {}  # the same without their leading pauses
         self._audio: list[float] = []  # per segment: real, or expected × this voice's measured ratio
         self._prefix: list[float] = [0.0]  # _prefix[k]: seconds of audio before segment k
 
@@ -78,27 +80,29 @@ class Playback:
         self._prefix.append(self._prefix[-1] + self._audio[-1])
         return len(self._audio) - 1
 
-    def delivered(self, index: int, audio_s: float, now: float) -> None:
-        """Segment ``index`` (``audio_s`` seconds, its leading pause included) reached the client at
-        ``now``; the first delivery starts the player. Segments not delivered yet are re-estimated
-        by the ratio of real to expected audio seen so far (a voice speaks faster or slower than
-        the characters-per-second guess)."""
+    def delivered(self, index: int, audio_s: float, now: float, *, pause_s: float = 0.0) -> None:
+        """Segment ``index`` (``audio_s`` seconds, ``pause_s`` of leading silence included) reached
+        the client at ``now``; the first delivery starts the player. Segments not delivered yet are
+        re-estimated by the ratio of real to expected speech seen so far (a voice speaks faster or
+        slower than the characters-per-second guess)."""
         if index == 0 and self.play_start is None:
             self.play_start = now
         if not 0 <= index < len(self._audio):
             return
         self._real[index] = audio_s
+        self._speech[index] = max(0.0, audio_s - pause_s)
         ratio = self._ratio()
         for k in range(len(self._audio)):
             self._audio[k] = self._real.get(k, self._expected[k] * ratio)
             self._prefix[k + 1] = self._prefix[k] + self._audio[k]
 
     def _ratio(self) -> float:
-        """Real ÷ expected seconds of the delivered segments, within [0.5, 1.5] (1 before any)."""
-        expected = sum(self._expected[k] for k in self._real)
+        """Real ÷ expected seconds of speech of the delivered segments (pauses left out), within
+        [0.5, 1.5] (1 before any)."""
+        expected = sum(self._expected[k] for k in self._speech)
         if expected <= 0:
             return 1.0
-        return min(1.5, max(0.5, sum(self._real.values()) / expected))
+        return min(1.5, max(0.5, sum(self._speech.values()) / expected))
 
     def deadline(self, index: int) -> float:
         """When segment ``index``'s audio must be ready."""

@@ -161,7 +161,7 @@ class QueueState:
         if self.realtime and self.work.pace is not None:
             cost = self.work.margin_cost
             new = [Unit(playback.deadline(w.segment), cost(w.speech_s), playback.id) for w in work]
-            late = admission_lateness(self._units(), new, now, self.work.workers, self.work.running(now))
+            late = admission_lateness(self._units(now), new, now, self.work.workers, self.work.running(now))
             if late > 0:
                 why = (
                     f"{self.streams} streams in progress; one more would leave a listener waiting "
@@ -182,6 +182,8 @@ class QueueState:
         entry = self._reserved.get(playback.id)
         if entry is not None:
             entry[1].pop(unit, None)
+            if not entry[1]:  # nothing reserved left (its last jobs may still be running)
+                del self._reserved[playback.id]
 
     def close_stream(self, playback: Playback) -> None:
         """The stream ended (finished, failed or left): drop what it still had reserved."""
@@ -281,13 +283,20 @@ class QueueState:
             f"engine {self.name!r} is busy: {why}; retry in {retry:.0f} s", retry_after_s=retry, code=code
         )
 
-    def _units(self) -> list[Unit]:
-        """Every accepted stream's reserved work, as EDF units (deadline, engine seconds)."""
-        return [
-            Unit(pb.deadline(w.segment), self.work.margin_cost(w.speech_s), pb.id)
-            for pb, units in self._reserved.values()
-            for w in units.values()
-        ]
+    def _units(self, now: float) -> list[Unit]:
+        """Every accepted stream's reserved work, as EDF units (deadline, engine seconds). A unit
+        already overdue and not even queued is waiting for its client, who stopped reading (the
+        pipeline queues only ``lookahead`` segments past the one being sent): planned last, so
+        it never blocks others, and still counted."""
+        queued = {(j.playback.id, j.unit) for j in self._jobs}
+        units = []
+        for pb, reserved in self._reserved.values():
+            for w in reserved.values():
+                due = pb.deadline(w.segment)
+                if due < now and (pb.id, w.unit) not in queued:
+                    due = math.inf
+                units.append(Unit(due, self.work.margin_cost(w.speech_s), pb.id))
+        return units
 
     def _groups(self) -> dict[Hashable, list[Job]]:
         groups: dict[Hashable, list[Job]] = {}

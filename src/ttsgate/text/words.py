@@ -30,6 +30,8 @@ MIN_PIECE = 12  # Han characters a piece needs before it is cut at all
 _PHRASE_OPENERS = frozenset("在从向往对把被给跟和与每再又也都就才还会要能可将让但而并却由为于")
 _SPEAKABLE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Particles that lean on the word before them: never the first character after a cut.
+_ENCLITICS = frozenset("的地得了着过吗呢吧啊呀嘛么们")
 _ALL_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _lock = threading.Lock()
 
@@ -73,6 +75,10 @@ def first_word_cut(text: str, start: int, end: int) -> int | None:
         if not (_ALL_HAN.fullmatch(word) and _ALL_HAN.fullmatch(nxt)):
             continue  # never next to digits, letters or symbols: "3|度", "2026年11|月" read differently
         opener = len(nxt) == 1 and nxt in _PHRASE_OPENERS
+        if nxt[0] in _ENCLITICS or word[-1] == "的" or word in _PHRASE_OPENERS:
+            continue  # "比赛|的比分", "几个月的|努力", "从|北站": these lean on their neighbour
+        if len(nxt) == 1 and not opener:
+            continue  # a one-character word is mostly bound to the one before: "几个|月", "馆|里"
         rank = (0 if opener else 1, abs(spoken - TARGET), pos)
         if best is None or rank < best:
             best = rank
