@@ -105,8 +105,8 @@ Command: `.venv/bin/python benchmarks/gateway_efficiency.py {seconds:g} {rounds}
 `ttsgate serve` subprocess with only that engine (`TTSGATE_ENGINES=<engine> TTSGATE_CACHE=off`,
 otherwise default settings: {WORKERS} workers), and the same engine loaded in the script's process.
 {rounds} rounds of {seconds:g} s each alternate: raw (`{WORKERS}` threads calling `engine.synthesize` on
-the inputs the gateway's
-text pipeline makes of each text, one call per input) and gateway (`ttsgate.bench` closed loop,
+the inputs the gateway's text pipeline makes of each text, one call per input) and gateway
+(`ttsgate.bench` closed loop,
 concurrency {CONCURRENCY}, `/v1/audio/speech` wav, every response decoded and length-checked). 4 one-sentence
 texts per language, cycled.
 
