@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ttsgate.bench.load import Target
-from ttsgate.bench.stream import Recorder, StreamError
+from ttsgate.bench.stream import Recorder, StreamError, stream_counted
 
 
 class WavCounter:
@@ -61,17 +61,7 @@ class WavCounter:
 
 async def stream_wav(client: httpx.AsyncClient, target: Target, text: str, rec: Recorder) -> None:
     """piper's ``POST /synthesize`` or ttsgate's ``GET /tts`` (WAV)."""
-    method, url, kw = target.request(text)
-    async with client.stream(method, url, **kw) as resp:
-        rec.response(resp.status_code, resp.headers.get("retry-after"))
-        if resp.status_code >= 400:
-            await resp.aread()
-            return
-        wav = WavCounter()
-        async for chunk in resp.aiter_bytes():
-            seconds = wav.feed(chunk)
-            rec.rec.sample_rate = wav.rate
-            rec.audio(seconds)
+    await stream_counted(client, target, text, rec, WavCounter())
 
 
 async def stream_wyoming(target: Target, text: str, rec: Recorder) -> None:

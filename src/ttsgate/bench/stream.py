@@ -22,6 +22,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 
@@ -192,17 +193,44 @@ class Recorder:
 StreamFn = Callable[[Target, str, Recorder], Awaitable[None]]
 
 
-async def stream_openai(client: httpx.AsyncClient, target: Target, text: str, rec: Recorder) -> None:
-    """ttsgate's (OpenAI's) ``POST /v1/audio/speech`` with ``response_format`` pcm (s16le 24 kHz)."""
+class Counter(Protocol):
+    """Seconds of audio in each piece of a body, fed in arrival order; ``rate`` once known."""
+
+    rate: int | None
+
+    def feed(self, chunk: bytes, /) -> float: ...
+
+
+class PcmCounter:
+    """s16le mono PCM at ``rate`` Hz."""
+
+    def __init__(self, rate: int = 24_000) -> None:
+        self.rate: int | None = rate
+
+    def feed(self, chunk: bytes) -> float:
+        return len(chunk) / 2 / (self.rate or 1)
+
+
+async def stream_counted(
+    client: httpx.AsyncClient, target: Target, text: str, rec: Recorder, counter: Counter
+) -> None:
+    """Send ``target``'s request for ``text`` and record its body's audio as ``counter`` reads it
+    (a refusal or error status is recorded with its ``Retry-After``, its body read and dropped)."""
     method, url, kw = target.request(text)
     async with client.stream(method, url, **kw) as resp:
         rec.response(resp.status_code, resp.headers.get("retry-after"))
         if resp.status_code >= 400:
             await resp.aread()
             return
-        rec.rec.sample_rate = 24_000
         async for chunk in resp.aiter_bytes():
-            rec.audio(len(chunk) / 2 / 24_000)
+            seconds = counter.feed(chunk)
+            rec.rec.sample_rate = counter.rate
+            rec.audio(seconds)
+
+
+async def stream_openai(client: httpx.AsyncClient, target: Target, text: str, rec: Recorder) -> None:
+    """ttsgate's (OpenAI's) ``POST /v1/audio/speech`` with ``response_format`` pcm (s16le 24 kHz)."""
+    await stream_counted(client, target, text, rec, PcmCounter())
 
 
 def _finish(rec: StreamRecord, exc_kind: str | None, tolerance: float) -> None:
