@@ -114,7 +114,7 @@ class SpeechPipeline:
         # each of its segments gets the timeout from when it arrives.
         live = isinstance(segments, AsyncIterable)
         queued: deque[Segment] = deque() if isinstance(segments, AsyncIterable) else deque(segments)
-        playback = self.scheduler.open_stream(live=live)
+        playback = self.scheduler.open_stream()
         request_deadline = time.monotonic() + opts.timeout_s
 
         def launch(index: int, seg: Segment) -> asyncio.Task[Int16Array]:

@@ -103,9 +103,9 @@ class Runtime:
             try:
                 # Engines size their per-worker resources (interpreters, intra-op threads) from
                 # the worker count the scheduler will really use.
-                engine = create_engine(replace(spec, workers=spec.workers or self.settings.worker_count()))
-                await asyncio.to_thread(engine.load)
                 workers = spec.workers or self.settings.worker_count()
+                engine = create_engine(replace(spec, workers=workers))
+                await asyncio.to_thread(engine.load)
                 warmup[name] = await asyncio.to_thread(self._warm_up, engine, workers)
             except Exception as exc:  # an engine that cannot load must not take the others down
                 log.exception("engine %s failed to load", name)

@@ -41,7 +41,7 @@ def test_lateness_counts_the_new_stream_and_what_it_adds_to_others() -> None:
 
 
 def test_playback_deadlines_follow_the_listener() -> None:
-    pb = Playback(start=100.0, ttfa_target_s=1.5, live=True)
+    pb = Playback(start=100.0, ttfa_target_s=1.5)
     assert len(pb) == 0
     assert pb.deadline(0) == 101.5
     pb.add(2.0)

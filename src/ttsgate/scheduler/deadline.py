@@ -52,17 +52,15 @@ class Playback:
         "_real",
         "_speech",
         "id",
-        "live",
         "play_start",
         "start",
         "ttfa_target_s",
     )
 
-    def __init__(self, start: float, ttfa_target_s: float, *, live: bool = False) -> None:
+    def __init__(self, start: float, ttfa_target_s: float) -> None:
         self.id = next(_ids)
         self.start = start
         self.ttfa_target_s = ttfa_target_s
-        self.live = live
         self.play_start: float | None = None
         self._expected: list[float] = []  # per segment: expected seconds of audio
         self._real: dict[int, float] = {}  # delivered segments: their real seconds of audio

@@ -126,9 +126,9 @@ class Scheduler:
         for lane in self._lanes.values():
             lane.executor.shutdown(wait=False, cancel_futures=True)
 
-    def open_stream(self, *, live: bool = False) -> Playback:
-        """A new stream's playback clock, started now (``live``: its segments arrive over time)."""
-        return Playback(self._clock(), self.ttfa_target_s, live=live)
+    def open_stream(self) -> Playback:
+        """A new stream's playback clock, started now."""
+        return Playback(self._clock(), self.ttfa_target_s)
 
     def admit(self, playback: Playback, work: Mapping[str, Sequence[Work]]) -> None:
         """Accept a new stream's expected ``work`` per engine, all or nothing, or raise
@@ -181,16 +181,14 @@ class Scheduler:
         segment: int = 0,
         unit: Hashable = None,
         deadline: float | None = None,
-        on_queued: Callable[[], None] | None = None,
     ) -> AudioChunk:
         """Speak one segment (run) with ``engine``, batched with other callers' segments.
 
         With ``playback`` the job belongs to an admitted stream: it ranks by ``segment``'s playback
         deadline and its start frees the reserved ``unit``. Without, it is a one-segment stream of
         its own, admitted here (refused like a request). ``deadline`` (fail after) is an absolute
-        time on the scheduler's clock (``time.monotonic`` by default). ``on_queued`` is called once
-        the job is in the queue. Raises OverloadedError, RequestTimeoutError, EngineError,
-        NotReadyError, NotFoundError.
+        time on the scheduler's clock (``time.monotonic`` by default). Raises OverloadedError,
+        RequestTimeoutError, EngineError, NotReadyError, NotFoundError.
         """
         lane = self._lane(engine)
         if self._closed or not self._started:
@@ -209,8 +207,6 @@ class Scheduler:
         key = lane.engine.batch_key(item)
         job = Job(item, key, future, now, playback, segment, unit, deadline)
         lane.state.append(job)
-        if on_queued is not None:
-            on_queued()
         self._set_depth(lane)
         lane.wake.set()
         try:
