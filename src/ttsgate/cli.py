@@ -64,6 +64,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ttsgate.config import Settings
     from ttsgate.logging_setup import configure_logging
     from ttsgate.server import create_app
+    from ttsgate.server.serving import uvicorn_options
 
     overrides = {
         k: v
@@ -92,6 +93,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        **uvicorn_options(settings),  # header/keep-alive timeouts, header and WebSocket size limits
     )
     return 0
 

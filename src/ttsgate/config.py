@@ -28,6 +28,36 @@ class Settings(BaseSettings):
         description="Comma-separated engine names to load from the voice table (empty: all of them).",
     )
     max_input_chars: int = Field(4096, ge=1, le=100_000, description="Longest accepted input text.")
+    max_body_bytes: int | None = Field(
+        None,
+        ge=1024,
+        description="Largest request body (and WebSocket message) in bytes: 413 beyond, before the body "
+        "is read; a chunked body is counted as it arrives and refused at the limit. Unset: "
+        "24 x TTSGATE_MAX_INPUT_CHARS + 16384 (114688 at 4096 characters: the input fully "
+        "\\u-escaped, instructions and the other fields).",
+    )
+    max_chat_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest /v1/chat/speech body in bytes (a conversation's history is longer than one "
+        "input); 413 beyond.",
+    )
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Close a connection whose request line and headers are not complete this long after "
+        "the connection opened or its next request began (slow or idle clients holding sockets).",
+    )
+    keep_alive_timeout_s: float = Field(
+        5.0, gt=0, le=3600, description="Close an idle keep-alive connection after this long."
+    )
+    max_header_bytes: int = Field(
+        65_536,
+        ge=4096,
+        le=16_777_216,
+        description="Largest request line plus headers in bytes; beyond, 431 and the connection closes.",
+    )
     max_queue: int = Field(
         2048,
         ge=1,
@@ -102,6 +132,12 @@ class Settings(BaseSettings):
             return max(1, len(os.sched_getaffinity(0)))
         except AttributeError:  # not on Linux
             return max(1, os.cpu_count() or 1)
+
+    def body_limit(self) -> int:
+        """``max_body_bytes``, or its default derived from ``max_input_chars`` (bytes)."""
+        if self.max_body_bytes is not None:
+            return self.max_body_bytes
+        return 24 * self.max_input_chars + 16_384
 
     def engine_names(self) -> set[str] | None:
         names = {n.strip() for n in self.engines.split(",") if n.strip()}

@@ -8,7 +8,8 @@ where they happen, with ``raise ... from exc``.
     TTSGateError
     ├── InvalidRequestError            400  invalid_request_error  (names the field in ``param``)
     │   ├── VoiceNotFoundError         400  (message lists the valid voices)
-    │   └── InputTooLongError          400
+    │   ├── InputTooLongError          400
+    │   └── PayloadTooLargeError       413  (a request body or WebSocket message over the byte limit)
     ├── NotFoundError                  404  not_found_error
     ├── OverloadedError                503  server_overloaded  (carries ``retry_after_s``)
     ├── NotReadyError                  503  not_ready
@@ -50,6 +51,14 @@ class InputTooLongError(InvalidRequestError):
     pass
 
 
+class PayloadTooLargeError(InvalidRequestError):
+    """A request body (or WebSocket message) over the configured byte limit; refused unread."""
+
+    @classmethod
+    def over(cls, limit: int, what: str = "request body") -> PayloadTooLargeError:
+        return cls(f"{what} is over the limit of {limit} bytes", param="body", code="body_too_large")
+
+
 class NotFoundError(TTSGateError):
     error_type = "not_found_error"
 
@@ -83,7 +92,10 @@ class EngineError(TTSGateError):
 
 
 # code -> class, for the subclasses that share a type with their parent (checked before ERROR_TYPES).
-ERROR_CODES: dict[str, type[TTSGateError]] = {"voice_not_found": VoiceNotFoundError}
+ERROR_CODES: dict[str, type[TTSGateError]] = {
+    "voice_not_found": VoiceNotFoundError,
+    "body_too_large": PayloadTooLargeError,
+}
 
 # type -> class, used by the client library to raise the same class the server raised.
 ERROR_TYPES: dict[str, type[TTSGateError]] = {

@@ -1,14 +1,67 @@
-"""Log configuration: plain or JSON lines, each with the request id of the request it belongs to."""
+"""Log configuration: plain or JSON lines, each with the request id of the request it belongs to.
+
+Whatever a client sent can reach a log line (a path with ``%0A`` in it, a header, a voice name in an
+error message, uvicorn's own warnings). Both formats therefore escape it where the line is made, for
+every logger: a plain line is one line (control characters, line and paragraph separators and lone
+surrogates become ``\\n``, ``\\x1b``, ``\\ud800`` …; a traceback's lines are indented with ``  | ``
+so none of them can pass for a record); a JSON line is one JSON object whose strings carry the same
+escapes for lone surrogates and are otherwise JSON-escaped.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import TextIO
 
 from ttsgate.server.middleware import RequestIdFilter
+
+# C0 controls, DEL, C1 controls, Unicode line/paragraph separators, lone surrogates.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    if ch in _NAMED:
+        return _NAMED[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_log_text(text: str) -> str:
+    """``text`` on one line: control characters, U+2028/U+2029 and lone surrogates escaped."""
+    return _UNSAFE.sub(_escape_char, text)
+
+
+def _surrogates_escaped(text: str) -> str:
+    return re.sub("[\ud800-\udfff]", _escape_char, text)
+
+
+class PlainFormatter(logging.Formatter):
+    """``%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s``, always one line per
+    record plus its indented traceback."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_log_text(record.message)
+        record.request_id = escape_log_text(str(getattr(record, "request_id", "-")))
+        return super().formatMessage(record)
+
+    def formatException(self, ei: logging._SysExcInfoType) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    return "\n".join("  | " + escape_log_text(line) for line in text.splitlines())
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,6 +79,9 @@ class JsonFormatter(logging.Formatter):
             payload.update(fields)
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
+        for key, value in payload.items():
+            if isinstance(value, str):  # a lone surrogate cannot be written as UTF-8
+                payload[key] = _surrogates_escaped(value)
         return json.dumps(payload, ensure_ascii=False)
 
 
@@ -33,12 +89,7 @@ def configure_logging(fmt: str = "plain", level: str = "INFO", stream: TextIO | 
     """One root handler writing to ``stream`` (standard error by default)."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.addFilter(RequestIdFilter())
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        )
+    handler.setFormatter(JsonFormatter() if fmt == "json" else PlainFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

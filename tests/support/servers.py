@@ -16,16 +16,20 @@ import uvicorn
 from fastapi import FastAPI
 
 from ttsgate.bench.probe import wait_ready
+from ttsgate.server.serving import uvicorn_options
 
 
 @contextmanager
 def serve_app(app: FastAPI, *, ready_timeout_s: float = 120.0) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1:<free port>; yield its base URL once /ready answers 200."""
+    """Serve ``app`` on 127.0.0.1:<free port>; yield its base URL once /ready answers 200.
+
+    Served as ``ttsgate serve`` serves it: the connection timeouts and limits of the app's settings."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+    options = uvicorn_options(app.state.runtime.settings)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -22,6 +22,7 @@ from ttsgate.server import (
     routes_ws,
 )
 from ttsgate.server.errors import install_error_handlers
+from ttsgate.server.limits import BodyLimitMiddleware
 from ttsgate.server.middleware import ObservabilityMiddleware
 from ttsgate.voices import VoiceTable
 
@@ -61,6 +62,10 @@ def create_app(
     app.include_router(routes_subtitles.router)
     app.state.request_cache = RequestCache(runtime.cache)
     app.include_router(routes_audio.router)  # after routes_meta: /v1/audio/voices etc. match first
+    body_limit, chat_limit = settings.body_limit(), settings.max_chat_body_bytes
+    app.add_middleware(
+        BodyLimitMiddleware, limit_for=lambda path: chat_limit if path == routes_chat.ROUTE else body_limit
+    )
     # TTSGATE_METRICS=false: no request metrics (request ids and the access log stay), no /metrics.
     app.add_middleware(ObservabilityMiddleware, metrics=runtime.metrics if settings.metrics else None)
     return app

@@ -22,6 +22,7 @@ from ttsgate.exceptions import (
     NotFoundError,
     NotReadyError,
     OverloadedError,
+    PayloadTooLargeError,
     RequestTimeoutError,
     TTSGateError,
     UpstreamError,
@@ -32,6 +33,7 @@ log = logging.getLogger("ttsgate.server")
 
 # Most specific first: the first class an exception is an instance of decides its status.
 STATUS_TABLE: tuple[tuple[type[TTSGateError], int], ...] = (
+    (PayloadTooLargeError, 413),
     (InvalidRequestError, 400),
     (NotFoundError, 404),
     (OverloadedError, 503),
@@ -42,6 +44,16 @@ STATUS_TABLE: tuple[tuple[type[TTSGateError], int], ...] = (
     (EngineError, 500),
     (TTSGateError, 500),
 )
+
+
+class ErrorAsHTTP(StarletteHTTPException):
+    """A ``TTSGateError`` carried as an HTTPException, for code that runs where FastAPI turns any
+    other exception into a bare 400 (an ASGI ``receive`` while it reads the body, server/limits.py).
+    The handler answers with the carried error's own status and body."""
+
+    def __init__(self, error: TTSGateError) -> None:
+        super().__init__(status_for(error), error.message)
+        self.error = error
 
 
 def status_for(exc: TTSGateError) -> int:
@@ -94,6 +106,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, ErrorAsHTTP):  # raised where FastAPI lets only HTTPException through
+            return error_response(exc.error)
         cls: type[TTSGateError] = NotFoundError if exc.status_code == 404 else InvalidRequestError
         body = error_body(cls(str(exc.detail)))
         return JSONResponse(body, status_code=exc.status_code)
