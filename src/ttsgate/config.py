@@ -7,12 +7,13 @@ names the variable), and is passed down explicitly; nothing reads the environmen
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ttsgate.cpus import available_cpus
 
 
 class Settings(BaseSettings):
@@ -125,13 +126,9 @@ class Settings(BaseSettings):
         raise ValueError("must be memory, disk, off or a redis://host:port/db URL")
 
     def worker_count(self) -> int:
-        """``workers``, with 0 resolved to the CPU cores this process may run on."""
-        if self.workers:
-            return self.workers
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
+        """``workers``, with 0 resolved to the CPU cores this process may use (affinity capped by a
+        container's CPU quota: ``ttsgate.cpus``)."""
+        return self.workers or available_cpus()
 
     def body_limit(self) -> int:
         """``max_body_bytes``, or its default derived from ``max_input_chars`` (bytes)."""
