@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     cache_redirect: bool = Field(
         False, description="Answer a whole-request cache hit with 302 to /v1/audio/{key}.{fmt}."
     )
+    wyoming_uri: str = Field(
+        "",
+        description="Also serve Home Assistant's Wyoming TTS protocol here, e.g. tcp://0.0.0.0:10200 "
+        "(no authentication: a trusted network only); empty: off.",
+    )
     metrics: bool = Field(True, description="Expose Prometheus metrics at /metrics.")
     log_format: Literal["plain", "json"] = Field("plain", description="Log line format.")
     log_level: str = Field("INFO", description="Log level.")

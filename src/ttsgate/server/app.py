@@ -40,9 +40,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start(wait=wait_ready)
+        wyoming = None
+        if settings.wyoming_uri:
+            from ttsgate.server.wyoming_server import start_wyoming  # only when it is asked for
+
+            wyoming = await start_wyoming(runtime, settings.wyoming_uri)
         try:
             yield
         finally:
+            if wyoming is not None:
+                await wyoming.stop()
             await runtime.close()
 
     app = FastAPI(
