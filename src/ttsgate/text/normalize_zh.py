@@ -11,16 +11,23 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ttsgate.text.numbers_zh import cardinal, decimal, digit_string, year
+from ttsgate.text.numbers_zh import cardinal, decimal, digit_string, signed, year
+from ttsgate.text.ranges_zh import (
+    measure_follows,
+    quantity_follows,
+    ranges,
+    scores,
+    weekday_ranges,
+    year_spans,
+)
+from ttsgate.text.script_zh import is_traditional, to_traditional
+from ttsgate.text.signs_zh import approx, generations, leading_dots, plus_codes, plus_signs
 from ttsgate.text.tables_zh import (
     CURRENCY_PREFIX,
     FOLD,
     ID_KEYWORDS,
     MATH_OPS,
-    MEASURE_MULTI,
-    MEASURE_WORDS,
     PER_UNITS,
-    SCORE_KEYWORDS,
     UNITS,
     UNITS_NO_LIANG,
 )
@@ -28,8 +35,6 @@ from ttsgate.text.tables_zh import (
 _NUM = r"\d+(?:\.\d+)?"
 _B = r"(?<![\d.])"  # no digit (or decimal point) before
 _E = r"(?![\d])"  # no digit after
-_MEASURE = "(?:" + "|".join(MEASURE_MULTI) + "|[" + MEASURE_WORDS + "])"
-_MEASURE_AHEAD = re.compile(_MEASURE)
 
 
 def _alt(words: object) -> str:
@@ -44,33 +49,47 @@ _YEAR_DECADE = re.compile(_B + r"(\d{2}|\d{4})年代")
 _YEAR_RANGE = re.compile(_B + r"(\d{4})\s*[-~—–至到]\s*(\d{4})(?=年)")
 _ERA_YEAR = re.compile(r"(?<=公元)(前?)(\d{1,4})(?=年)")
 _VAR_COMPARE = re.compile(r"(?<![A-Za-z])([A-Za-z])\s*([<>≤≥=≠])\s*(-?" + _NUM + r")(?![\d.])")
+_TO = r"\s*([-~—–到至])\s*"  # a range's connector, kept when 到 or 至
 _UNIT_RANGE = re.compile(
-    r"(?<![\d.A-Za-z])(" + _NUM + r")\s*[-~—–]\s*(" + _NUM + r")\s?(" + _alt(UNITS) + r")(?![A-Za-z²³])"
+    r"(?<![\d.A-Za-z])([-+]?)("
+    + _NUM
+    + r")"
+    + _TO
+    + r"([-+]?)("
+    + _NUM
+    + r")\s?("
+    + _alt(UNITS)
+    + r")(?![A-Za-z²³])"
 )
 _YEAR = re.compile(_B + r"(\d{4})(?=年)|" + _B + r"(\d{2})(?=年\d{1,2}月)")
 _MONTH = re.compile(_B + r"(1[0-2]|0?[1-9])(?=月)")
-_DAY = re.compile(r"(?<=月)(3[01]|[12]\d|0?[1-9])(?=[日号])|" + _B + r"(3[01]|[12]\d|0?[1-9])(?=[日号])")
+_DAY = re.compile(r"(?<=月)(3[01]|[12]\d|0?[1-9])(?=[日号號])|" + _B + r"(3[01]|[12]\d|0?[1-9])(?=[日号號])")
 _TIME = re.compile(
     _B + r"([01]?\d|2[0-4]):([0-5]\d)(?::([0-5]\d))?(?!\d)\s*(a\.m\.|p\.m\.|am|pm|AM|PM)?(?![A-Za-z])"
 )
 _SCORE = re.compile(_B + r"(\d+)\s*[:：]\s*(\d+)" + _E)
-_SCORE_DASH = re.compile("(" + _alt(SCORE_KEYWORDS) + r")(\s*)(\d+)\s*[-–—]\s*(\d+)" + _E)
-_PERCENT_RANGE = re.compile(_B + r"(" + _NUM + r")%?\s*[-~—–至到]\s*(" + _NUM + r")%")
+_PERCENT_RANGE = re.compile(r"(?<![\d.A-Za-z])([-+±]?)(" + _NUM + r")%?" + _TO + r"([-+±]?)(" + _NUM + r")%")
 _PERCENT = re.compile(r"(?<![\d.A-Za-z])([-+±]?)(" + _NUM + r")\s*([%‰])")
-_CURRENCY = re.compile(r"(" + _alt(CURRENCY_PREFIX) + r")\s?(-?)(" + _NUM + r")\s?([万亿千百]?)")
-_PER_UNIT = re.compile(_B + r"(" + _NUM + r")\s?(" + _alt(PER_UNITS) + r")(?![A-Za-z])")
-_UNIT = re.compile(r"(?<![\d.A-Za-z])(-?)(" + _NUM + r")\s?(" + _alt(UNITS) + r")(?![A-Za-z²³])")
+_CURRENCY = re.compile(
+    r"(" + _alt(CURRENCY_PREFIX) + r")\s?([-+]?)(" + _NUM + r")\s?([万亿千百]?)"
+    r"(?:" + _TO + r"(?:" + _alt(CURRENCY_PREFIX) + r")?\s?([-+]?)(" + _NUM + r")\s?([万亿千百]?))?"
+)
+_PER_UNIT = re.compile(
+    _B + r"(?:(" + _NUM + r")" + _TO + r")?(" + _NUM + r")\s?(" + _alt(PER_UNITS) + r")(?![A-Za-z])"
+)
+_UNIT = re.compile(r"(?<![\d.A-Za-z])([-+]?)(" + _NUM + r")\s?(" + _alt(UNITS) + r")(?![A-Za-z²³])")
 _MATH_NUM = r"[-+±]?" + _NUM
 _MATH_OP = "[" + re.escape("".join(MATH_OPS)) + "]"
 _MATH = re.compile(
     r"(?<![\dA-Za-z.])" + _MATH_NUM + r"(?:\s*" + _MATH_OP + r"\s*" + _MATH_NUM + r")+" + r"(?![\d.])"
 )
 _MATH_TOKEN = re.compile(r"(" + _NUM + r")|(" + _MATH_OP + r")|(\s+)")
-_FRACTION = re.compile(_B + r"(\d+)\s?/\s?(\d+)" + _E)
-_RANGE = re.compile(r"(?<![\d.A-Za-z-])(" + _NUM + r")\s*[-~—–]\s*(" + _NUM + r")" + _E)
-_ORDINAL = re.compile(r"(第)(\d+)")
+_FRACTION = re.compile(r"(?:(?<![A-Za-z0-9)\]}.])([-+±]))?" + _B + r"(\d+)\s?/\s?(\d+)" + _E)
+_ORDINAL = re.compile(r"第(\d+)(?:\s*([到至])\s*(第?)(\d+))?")
 _ID = re.compile(r"(" + _alt(ID_KEYWORDS) + r")([是为:：\s]*)(\+?\d[\d\- ]*\d)")
-_PHONE = re.compile(_B + r"(\+?86[- ]?)?(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|400-?\d{3}-?\d{4})" + _E)
+_PHONE = re.compile(
+    _B + r"(\+?86[- ]?)?(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|0\d{2,3}-\d{3,4}-\d{4}|400-?\d{3}-?\d{4})" + _E
+)
 _ROOM = re.compile(_B + r"(\d{3,5})(?=室|号房|房间)")
 _CODE = re.compile(r"(?<=[A-Za-z])(\d{3,})")
 _LETTER_HYPHEN = re.compile(r"(?<=[A-Za-z])-(?=\d)")
@@ -86,21 +105,32 @@ _FW_BETWEEN_DIGITS = re.compile(r"(?<=\d)[：．／](?=\d)")
 _FW_ASCII = {"：": ":", "．": ".", "／": "/"}
 
 
-def _liang_next(text: str, end: int) -> bool:
-    return _MEASURE_AHEAD.match(text, end) is not None
+def _to(connector: str) -> str:
+    return connector if connector in "到至" else "到"
 
 
 def _currency(m: re.Match[str]) -> str:
-    sign = "负" if m.group(2) else ""
-    return sign + decimal(m.group(3), liang=True) + m.group(4) + CURRENCY_PREFIX[m.group(1)]
+    """The amount (a range: both ends) with trailing zeros dropped, the currency said once after it:
+    ¥20-30 → 二十到三十元, ¥1,299.50元 → 一千二百九十九点五元."""
+    name = CURRENCY_PREFIX[m.group(1)]
+    out = signed(m.group(2)) + decimal(m.group(3), liang=True, trim=True) + m.group(4)
+    if m.group(7):
+        out += _to(m.group(5)) + signed(m.group(6)) + decimal(m.group(7), liang=True, trim=True) + m.group(8)
+    return out + ("" if m.string.startswith((name, "元", "块", "圆"), m.end()) else name)
 
 
 def _unit(m: re.Match[str]) -> str:
-    return ("负" if m.group(1) else "") + _unit_value(m.group(2), m.group(3))
+    return signed(m.group(1)) + _unit_value(m.group(2), m.group(3))
+
+
+def _unit_range(m: re.Match[str]) -> str:
+    liang = m.group(6) not in UNITS_NO_LIANG
+    left = signed(m.group(1)) + decimal(m.group(2), liang=liang, trim=True)
+    return left + _to(m.group(3)) + signed(m.group(4)) + _unit_value(m.group(5), m.group(6))
 
 
 def _unit_value(number: str, unit: str) -> str:
-    return decimal(number, liang=unit not in UNITS_NO_LIANG) + UNITS[unit]
+    return decimal(number, liang=unit not in UNITS_NO_LIANG, trim=True) + UNITS[unit]
 
 
 def _signed(number: str) -> str:
@@ -108,8 +138,10 @@ def _signed(number: str) -> str:
 
 
 def _per_unit(m: re.Match[str]) -> str:
-    per, base = PER_UNITS[m.group(2)]
-    return "每" + per + decimal(m.group(1)) + base
+    """10km/h → 每小时十公里; a range shares the 每: 5-10km/h → 每小时五到十公里."""
+    per, base = PER_UNITS[m.group(4)]
+    low = decimal(m.group(1), liang=True, trim=True) + _to(m.group(2)) if m.group(1) else ""
+    return "每" + per + low + decimal(m.group(3), liang=True, trim=True) + base
 
 
 def _time(m: re.Match[str]) -> str:
@@ -159,9 +191,10 @@ def fold(text: str) -> str:
 
 def rules_zh(text: str, *, one: str = "幺") -> str:
     """Apply every Chinese rule, in order; returns text that may still hold digits (rare)."""
-    text = fold(text)
+    text = weekday_ranges(fold(text))
     if not re.search(r"[0-9]", text):
         return text
+    trad = is_traditional(text)
 
     def ident(digits: str) -> str:
         return digit_string(digits, one=one)
@@ -169,9 +202,15 @@ def rules_zh(text: str, *, one: str = "幺") -> str:
     text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
     text = _ID.sub(lambda m: m.group(1) + m.group(2) + _digits_with_plus(m.group(3), one), text)
     text = _PHONE.sub(lambda m: ("加八六" if m.group(1) else "") + ident(m.group(2)), text)
+    text = plus_codes(text, one=one)
     text = _DATE_YMD.sub(_ymd, text)
+    text = year_spans(text)
     text = _DATE_YM.sub(_ym, text)
     text = _DOTTED.sub(lambda m: "点".join(digit_string(g) for g in m.group(0).split(".")), text)
+    text = generations(text)
+    text = scores(text)
+    text = ranges(text, one=one)
+    text = approx(leading_dots(text))
     text = _YEAR_DECADE.sub(lambda m: (year if len(m.group(1)) == 4 else cardinal)(m.group(1)) + "年代", text)
     text = _YEAR_RANGE.sub(lambda m: year(m.group(1)) + "到" + year(m.group(2)), text)
     text = _ERA_YEAR.sub(lambda m: m.group(1) + year(m.group(2)), text)
@@ -179,30 +218,29 @@ def rules_zh(text: str, *, one: str = "幺") -> str:
     text = _MONTH.sub(lambda m: cardinal(m.group(1)), text)
     text = _DAY.sub(lambda m: cardinal(m.group(1) or m.group(2)), text)
     text = _ROOM.sub(lambda m: ident(m.group(1)), text)
-    text = _SCORE_DASH.sub(lambda m: m.group(1) + m.group(2) + _score(m.group(3), m.group(4)), text)
-    text = _TIME.sub(lambda m: _score_or_time(text, m), text)
-    text = _SCORE.sub(lambda m: _score(m.group(1), m.group(2)), text)
-    text = _PERCENT_RANGE.sub(
-        lambda m: "百分之" + decimal(m.group(1)) + "到百分之" + decimal(m.group(2)), text
-    )
+    text = _TIME.sub(_time, text)
+    text = _SCORE.sub(lambda m: cardinal(m.group(1)) + "比" + cardinal(m.group(2)), text)
+    text = _PERCENT_RANGE.sub(_percent_range, text)
     text = _PERCENT.sub(_percent, text)
     text = _CURRENCY.sub(_currency, text)
     text = _PER_UNIT.sub(_per_unit, text)
-    text = _UNIT_RANGE.sub(lambda m: decimal(m.group(1)) + "到" + _unit_value(m.group(2), m.group(3)), text)
+    text = _UNIT_RANGE.sub(_unit_range, text)
     text = _UNIT.sub(_unit, text)
     text = _VAR_COMPARE.sub(lambda m: m.group(1) + MATH_OPS[m.group(2)] + _signed(m.group(3)), text)
     text = _MATH.sub(lambda m: _math(m) if _is_math(m.group(0)) else m.group(0), text)
-    text = _FRACTION.sub(lambda m: cardinal(m.group(2)) + "分之" + cardinal(m.group(1)), text)
-    text = _RANGE.sub(lambda m: _range(text, m), text)
-    text = _ORDINAL.sub(lambda m: m.group(1) + cardinal(m.group(2), ordinal=True), text)
+    text = _FRACTION.sub(
+        lambda m: signed(m.group(1)) + cardinal(m.group(3)) + "分之" + cardinal(m.group(2)), text
+    )
+    text = _ORDINAL.sub(_ordinal, text)
     text = _CODE.sub(lambda m: ident(m.group(1)), text)
     text = _LETTER_HYPHEN.sub("", text)
     text = _LEADING_ZERO.sub(lambda m: digit_string(m.group(0)), text)
     text = _LONG.sub(lambda m: ident(m.group(0)), text)
-    text = _PLUSMINUS.sub("正负", text)
+    text = plus_signs(_PLUSMINUS.sub("正负", text))
     text = _NEGATIVE.sub("负", text)
-    text = _DECIMAL.sub(lambda m: decimal(m.group(0)), text)
-    return _INTEGER.sub(lambda m: cardinal(m.group(0), liang=_liang_next(m.string, m.end())), text)
+    text = _DECIMAL.sub(_plain_decimal, text)
+    text = _INTEGER.sub(lambda m: cardinal(m.group(0), liang=measure_follows(m.string, m.end())), text)
+    return to_traditional(text) if trad else text
 
 
 def _digits_with_plus(raw: str, one: str) -> str:
@@ -223,35 +261,38 @@ def _ymd(m: re.Match[str]) -> str:
 
 def _ym(m: re.Match[str]) -> str:
     y, mo = m.group(1), m.group(2)
-    if not _valid_md(mo) or not 1000 <= int(y) <= 2999:
-        return m.group(0)
+    if not _valid_md(mo) or not 1000 <= int(y) <= 2999 or quantity_follows(m.string, m.end()):
+        return m.group(0)  # 2019.12米 is a decimal
     return year(y) + "年" + cardinal(mo) + "月"
 
 
-def _score(a: str, b: str) -> str:
-    return cardinal(a) + "比" + cardinal(b)
-
-
-def _score_or_time(text: str, m: re.Match[str]) -> str:
-    before = text[max(0, m.start() - 8) : m.start()]
-    if any(k in before for k in SCORE_KEYWORDS) and not m.group(3) and not m.group(4):
-        return _score(m.group(1), m.group(2))
-    return _time(m)
+def _plain_decimal(m: re.Match[str]) -> str:
+    """A decimal before a unit, currency or measure word drops its trailing zeros (3.50米 → 三点五米,
+    2.0公里 → 两公里); elsewhere every written digit is read (1.50 → 一点五零)."""
+    text, end = m.string, m.end()
+    return decimal(m.group(0), liang=measure_follows(text, end), trim=quantity_follows(text, end))
 
 
 def _percent(m: re.Match[str]) -> str:
-    sign = {"-": "负", "+": "正", "±": "正负"}.get(m.group(1), "")
+    """The sign goes first (-45% → 负百分之四十五), trailing zeros are dropped (2.50% → 百分之二点五)."""
     head = "百分之" if m.group(3) == "%" else "千分之"
-    if m.group(2) == "100" and head == "百分之" and not sign:
-        return "百分之百"
-    return head + sign + decimal(m.group(2))
+    body = decimal(m.group(2), trim=True)
+    return signed(m.group(1)) + head + ("百" if head == "百分之" and body == "一百" else body)
+
+
+def _percent_range(m: re.Match[str]) -> str:
+    left = signed(m.group(1)) + "百分之" + decimal(m.group(2), trim=True)
+    return left + _to(m.group(3)) + signed(m.group(4)) + "百分之" + decimal(m.group(5), trim=True)
+
+
+def _ordinal(m: re.Match[str]) -> str:
+    """第3 → 第三; a range of ordinals keeps both ordinal (第1-2名 → 第一到二名, never 两)."""
+    out = "第" + cardinal(m.group(1), ordinal=True)
+    if m.group(4):
+        out += m.group(2) + m.group(3) + cardinal(m.group(4), ordinal=True)
+    return out
 
 
 def _is_math(expr: str) -> bool:
     ops = re.findall(_MATH_OP, expr)
     return any(op not in "-/" for op in ops)
-
-
-def _range(text: str, m: re.Match[str]) -> str:
-    liang = _liang_next(text, m.end())
-    return decimal(m.group(1), liang=liang) + "到" + decimal(m.group(2), liang=liang)

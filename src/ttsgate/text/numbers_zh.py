@@ -76,12 +76,26 @@ def digit_string(digits: str, *, one: str = "一") -> str:
     return "".join(one if ch == "1" else DIGITS[int(ch)] for ch in digits if ch.isascii() and ch.isdigit())
 
 
-def decimal(number: str, *, liang: bool = False) -> str:
-    """``"3.14"`` → 三点一四; ``"2"`` with ``liang`` → 两."""
+def decimal(number: str, *, liang: bool = False, trim: bool = False) -> str:
+    """``"3.14"`` → 三点一四; ``"2"`` with ``liang`` → 两.
+
+    ``trim`` drops trailing zeros of the fraction, as a quantity with a unit or currency is said
+    (``"3.50"`` → 三点五, ``"100.00"`` → 一百, liang applying again to a whole 2); without it every
+    written digit is read (``"1.50"`` → 一点五零: versions, odds, digit-reading contexts).
+    """
     if "." not in number:
         return cardinal(number, liang=liang)
     whole, frac = number.split(".", 1)
+    if trim:
+        frac = frac.rstrip("0")
+        if not frac:
+            return cardinal(whole or "0", liang=liang)
     return cardinal(whole or "0") + "点" + digit_string(frac)
+
+
+def signed(sign: str | None) -> str:
+    """The spoken sign before a number: ``"-"`` → 负, ``"+"`` → 正, ``"±"`` → 正负, else nothing."""
+    return {"-": "负", "+": "正", "±": "正负"}.get(sign, "")
 
 
 def year(digits: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ttsgate.text.script_zh import with_traditional
+
 #: Unit symbol → spoken Chinese. Longest symbols first when building the regex.
 UNITS: dict[str, str] = {
     "km²": "平方公里",
@@ -95,6 +97,8 @@ MEASURE_WORDS = (
     "个只本条张件位次天年岁辆台部家份杯碗瓶双对场门所项斤倍层页块元角毛架颗片根棵篇首句间座盒袋包顿遍趟"
     "声步周点种样名把支枝匹头口群批套组节段群辈代季成户箱桶罐滴粒块艘架栋幢轮届圈下回笔"
     "百千万亿"
+    "人"  # 两人, 两人间
+    "個隻條張輛臺項處間塊場雙對門頁層顆頓聲種樣組節輩屆輪筆歲棟頭戶萬億"  # Traditional: 2個 → 兩個
 )
 MEASURE_MULTI = (
     "小时",
@@ -110,6 +114,10 @@ MEASURE_MULTI = (
     "厘米",
     "平方",
     "立方",
+    "小時",
+    "分鐘",
+    "秒鐘",
+    "個月",
 )
 
 #: Words after which a digit string is an identifier read digit by digit.
@@ -170,20 +178,22 @@ ID_KEYWORDS = (
     "请拨",
 )
 
-#: Words before "N:M" / "N-M" that make it a score, not a time or range.
-SCORE_KEYWORDS = (
-    "比分",
-    "战成",
-    "打成",
-    "以",
-    "爆冷",
-    "大比分",
-    "总比分",
-    "比赛",
-    "逆转",
-    "击败",
-    "战胜",
-    "负于",
+#: Score context (ranges_zh): words up to 8 characters before "N:M" / "N-M" (比分定格在78:96) …
+SCORE_CONTEXT = with_traditional(("比分", "大比分", "总比分", "战成", "打成", "比数"))
+#: … words right before it (以3-2击败, 主队3-0) …
+SCORE_LEAD = with_traditional(
+    ("以", "队", "爆冷", "逆转", "击败", "战胜", "负于", "比赛", "终场", "半场", "全场")
+)
+#: … or right after it (3-0取胜, 1:1平), unless the word after is one of SCORE_AFTER_NOT (3-5平米).
+SCORE_AFTER = with_traditional(
+    (
+        "取胜", "获胜", "胜出", "击败", "战胜", "力克", "险胜", "大胜", "完胜", "横扫", "零封", "落败",
+        "告负", "惜败", "负于", "输给", "战平", "逆转", "领先", "落后", "绝杀", "告捷",
+        "胜", "负", "平", "赢", "输",
+    )
+)  # fmt: skip
+SCORE_AFTER_NOT = with_traditional(
+    ("平方", "平米", "平均", "平台", "平板", "负责", "负担", "负载", "负荷", "输入", "输出", "输送", "输液")
 )
 
 #: Math operators inside an expression.
@@ -217,5 +227,28 @@ FOLD = str.maketrans(
         "＝": "=",
         "＄": "$",
         "﹪": "%",
+        "〜": "~",
     }
 )
+
+#: Chinese unit words (besides MEASURE_WORDS / MEASURE_MULTI) that make a number a quantity: its
+#: decimal's trailing zeros are not read (3.50米 → 三点五米) and 2019.12米 is no date.
+QUANTITY_WORDS = with_traditional(
+    (
+        "米", "克", "吨", "升", "里", "度", "秒", "分", "亩", "公顷", "英寸", "英尺", "英里", "寸", "尺",
+        "磅", "盎司", "平米", "元", "块", "圆", "美元", "欧元", "英镑", "日元", "港元", "澳元", "加元",
+        "韩元", "卢比", "卢布", "法郎", "人民币", "美金", "港币", "摄氏度", "华氏度", "厘米", "毫米",
+        "千瓦", "瓦",
+    )
+)  # fmt: skip
+
+#: Words after "2023-24" / "2023-2024" that make it a span of years (二零二三到二四赛季), not 2023年24月.
+SEASON_WORDS = with_traditional(("赛季", "学年", "财年", "年度", "球季", "季度", "届"))
+
+#: Words that may open the second time of a range (9:00-次日2:00, 上午9:00-下午5:30).
+TIME_OF_DAY = with_traditional(
+    ("上午", "下午", "中午", "晚上", "凌晨", "早上", "早晨", "傍晚", "夜里", "夜间", "次日", "翌日", "明天")
+)
+
+#: Country calling codes read digit by digit after a plus even without a phone number after them.
+COUNTRY_CODES = ("86", "852", "853", "886")
