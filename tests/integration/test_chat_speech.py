@@ -182,7 +182,7 @@ def test_client_disconnect_cancels_the_llm_request(ollama: OllamaFixture) -> Non
 @pytest.mark.parametrize(
     ("body", "param"),
     [({"messages": []}, "messages"), ({"messages": MESSAGES, "voice": "nobody"}, "voice"),
-     ({"messages": [{"role": "wizard", "content": "x"}]}, "messages.0.role")],
+     ({"messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role")],
 )  # fmt: skip
 def test_bad_bodies_are_400_naming_the_field(chat_url: str, body: dict[str, object], param: str) -> None:
     r = httpx.post(f"{chat_url}/v1/chat/speech", json=body, timeout=30)

@@ -22,8 +22,10 @@ from ttsgate.server import (
     routes_ws,
 )
 from ttsgate.server.errors import install_error_handlers
+from ttsgate.server.json_body import JSONBodyMiddleware
 from ttsgate.server.limits import BodyLimitMiddleware
 from ttsgate.server.middleware import ObservabilityMiddleware
+from ttsgate.server.openapi import install_openapi
 from ttsgate.voices import VoiceTable
 
 log = logging.getLogger("ttsgate.server")
@@ -69,6 +71,8 @@ def create_app(
     app.include_router(routes_subtitles.router)
     app.state.request_cache = RequestCache(runtime.cache)
     app.include_router(routes_audio.router)  # after routes_meta: /v1/audio/voices etc. match first
+    install_openapi(app)  # statuses, error bodies and media types as answered; no 422
+    app.add_middleware(JSONBodyMiddleware)  # a body is JSON whatever its Content-Type says (as OpenAI)
     body_limit, chat_limit = settings.body_limit(), settings.max_chat_body_bytes
     app.add_middleware(
         BodyLimitMiddleware, limit_for=lambda path: chat_limit if path == routes_chat.ROUTE else body_limit

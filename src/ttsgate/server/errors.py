@@ -28,6 +28,7 @@ from ttsgate.exceptions import (
     UpstreamError,
     UpstreamUnavailableError,
 )
+from ttsgate.server.validation import client_error
 
 log = logging.getLogger("ttsgate.server")
 
@@ -81,18 +82,27 @@ def error_response(exc: TTSGateError) -> JSONResponse:
     return JSONResponse(error_body(exc), status_code=status_for(exc), headers=error_headers(exc))
 
 
-def _param_of(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or "body"
-
-
 def validation_to_error(exc: RequestValidationError) -> InvalidRequestError:
-    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request"}
-    param = _param_of(tuple(first.get("loc", ())))
-    if first.get("type") == "json_invalid":
-        return InvalidRequestError("request body is not valid JSON", param="body", code="invalid_json")
-    msg = str(first.get("msg", "invalid value"))
-    return InvalidRequestError(f"{param}: {msg}", param=param, code="invalid_value")
+    """A failed validation as one 400 naming the field as the client wrote it (server/validation.py)."""
+    return client_error(exc.errors(), exc.body)
+
+
+def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's own refusals in the error shape, their headers kept (405 carries ``Allow``)."""
+    headers = dict(exc.headers or {})
+    method, path = request.method, request.url.path[:200]
+    err: TTSGateError
+    if exc.status_code == 404:
+        detail = f"no route {method} {path}" if exc.detail == "Not Found" else str(exc.detail)
+        err = NotFoundError(detail, code="not_found")
+    elif exc.status_code == 405:
+        allowed = headers.get("Allow") or headers.get("allow") or ""
+        err = InvalidRequestError(
+            f"method {method} is not allowed on {path}; allowed: {allowed}", code="method_not_allowed"
+        )
+    else:
+        err = InvalidRequestError(str(exc.detail))
+    return JSONResponse(error_body(err), status_code=exc.status_code, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -105,12 +115,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(validation_to_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc, ErrorAsHTTP):  # raised where FastAPI lets only HTTPException through
             return error_response(exc.error)
-        cls: type[TTSGateError] = NotFoundError if exc.status_code == 404 else InvalidRequestError
-        body = error_body(cls(str(exc.detail)))
-        return JSONResponse(body, status_code=exc.status_code)
+        return http_error_response(request, exc)
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:

@@ -1,4 +1,9 @@
-"""Wire models: the request bodies ttsgate accepts, validated by pydantic (errors → 400 naming the field)."""
+"""Wire models: the request bodies ttsgate accepts, validated by pydantic (errors → 400 naming the field).
+
+Types are strict, as OpenAI's API is: a boolean is ``true``/``false`` (not ``0`` or ``"yes"``), a
+number is a JSON number (an integer is one; ``"1.5"`` is not), a string is a string. Unknown fields
+are ignored, as OpenAI's SDKs may send newer ones.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,20 @@ Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max
 Speed = Annotated[float, Field(ge=0.25, le=4.0, description="0.25–4.0; 1.0 is the voice's natural pace.")]
 
 
-class VoiceRef(BaseModel):
+class RequestModel(BaseModel):
+    """Base of every request body: strict JSON types, unknown fields ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class VoiceRef(RequestModel):
     """OpenAI also accepts ``{"id": "voice"}`` for custom voices."""
 
     id: str = Field(min_length=1, max_length=200)
 
 
-class VoiceChoice(BaseModel):
+class VoiceChoice(RequestModel):
     """The voice fields every speaking request shares."""
-
-    model_config = ConfigDict(extra="ignore")
 
     voice: str | VoiceRef = Field("alloy", description='A voice id or alias, or {"id": ...}.')
     language: Language | None = Field(
@@ -50,23 +59,19 @@ class SpeechBody(VoiceChoice):
     instructions: str | None = Field(None, max_length=4096, description="Accepted for compatibility; unused.")
 
 
-class ChattsVoiceSettings(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class ChattsVoiceSettings(RequestModel):
     voice_id: str | None = Field(None, min_length=1, max_length=200)
     speed: Speed | None = None
     batch_size: int | None = Field(None, ge=1, le=64, description="Accepted; batching is the server's job.")
 
 
-class ChattsBody(BaseModel):
+class ChattsBody(RequestModel):
     """The seed client's body for ``POST /api/chatts``.
 
     The seed wrote ``VoiceSettings(voice_id=..., speed=..., batch_size=...)`` inside a dict literal
     (a syntax error); it is accepted here as a ``voice_settings`` object, and ``voice_id``/``speed``
     are also accepted at the top level.
     """
-
-    model_config = ConfigDict(extra="ignore")
 
     model: str = Field("chatts-cn-gguf", max_length=200)
     prompt: str = Field(min_length=1)
@@ -82,15 +87,20 @@ class ChattsBody(BaseModel):
         speed = self.speed if self.speed is not None else (vs.speed if vs.speed is not None else 1.0)
         return voice, speed
 
+    def client_names(self) -> dict[str, str]:
+        """Where this body put the text, the voice and the speed: errors about them name these."""
+        vs = self.voice_settings
+        voice = "voice_settings.voice_id" if self.voice_id is None and vs and vs.voice_id else "voice_id"
+        speed = "voice_settings.speed" if self.speed is None and vs and vs.speed is not None else "speed"
+        return {"input": "prompt", "voice": voice, "speed": speed}
 
-class NormalizeBody(BaseModel):
+
+class NormalizeBody(RequestModel):
     input: str = Field(min_length=1)
     lang: Literal["zh", "en"] = "zh"
 
 
-class ChatMessageBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class ChatMessageBody(RequestModel):
     role: Literal["system", "user", "assistant", "tool"]
     content: str = Field(max_length=100_000)
 

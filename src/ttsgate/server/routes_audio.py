@@ -17,6 +17,7 @@ from ttsgate.cache import valid_key
 from ttsgate.exceptions import InvalidRequestError, NotFoundError
 from ttsgate.request_cache import RequestCache
 from ttsgate.runtime import Runtime
+from ttsgate.server.openapi import audio, errors
 
 router = APIRouter()
 
@@ -59,7 +60,12 @@ def _etag_matches(header: str, etag: str) -> bool:
     "/v1/audio/{name}",
     tags=["speech"],
     summary="A cached request's audio (the target of TTSGATE_CACHE_REDIRECT's 302)",
-    responses={200: {"content": {t: {} for t in AUDIO_FORMATS.values()}}, 304: {}, 404: {}},
+    response_class=Response,
+    responses={
+        **audio("The cached audio in the named format."),
+        304: {"description": "Not modified (If-None-Match matched the ETag)."},
+        **errors(400, 404),
+    },
 )
 async def cached_audio(name: str, request: Request) -> Response:
     key, dot, fmt = name.rpartition(".")

@@ -23,6 +23,7 @@ from ttsgate.exceptions import UpstreamError
 from ttsgate.llm import ChatMessage, create_backend, read_ahead, reply_segments
 from ttsgate.pipeline import SpeechOptions, text_mode
 from ttsgate.runtime import Runtime
+from ttsgate.server.openapi import CHAT_ERRORS, audio, errors
 from ttsgate.server.protocol import ChatSpeechBody
 from ttsgate.server.streaming import audio_body, chat_sse_body, closing_source
 
@@ -30,7 +31,16 @@ router = APIRouter()
 ROUTE = "/v1/chat/speech"
 
 
-@router.post(ROUTE, tags=["chat"], summary="Ask the LLM and stream its reply as speech")
+@router.post(
+    ROUTE,
+    tags=["chat"],
+    summary="Ask the LLM and stream its reply as speech",
+    response_class=Response,
+    responses={
+        **audio("The reply as audio in response_format, or SSE events (stream_format=sse).", sse=True),
+        **errors(*CHAT_ERRORS),
+    },
+)
 async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
     started = time.perf_counter()
     rt: Runtime = request.app.state.runtime

@@ -9,7 +9,9 @@ from fastapi.responses import JSONResponse, Response
 
 from ttsgate.exceptions import NotFoundError
 from ttsgate.metrics import CONTENT_TYPE_LATEST
+from ttsgate.server.openapi import BODY_ERRORS, errors
 from ttsgate.server.protocol import NormalizeBody
+from ttsgate.server.responses import AudioModelList, Health, ModelList, Normalized, Readiness, VoiceList
 from ttsgate.server.routes_speech import runtime_of
 from ttsgate.text import prepare
 
@@ -22,18 +24,20 @@ def _models(request: Request) -> list[dict[str, Any]]:
     return [{"id": i, "object": "model", "owned_by": "ttsgate"} for i in ids]
 
 
-@router.get("/v1/models", tags=["meta"])
+@router.get("/v1/models", tags=["meta"], response_model=None, responses={200: {"model": ModelList}})
 async def list_models(request: Request) -> dict[str, Any]:
     models = _models(request)
     return {"object": "list", "data": models, "models": models}
 
 
-@router.get("/v1/audio/models", tags=["meta"])
+@router.get(
+    "/v1/audio/models", tags=["meta"], response_model=None, responses={200: {"model": AudioModelList}}
+)
 async def list_audio_models(request: Request) -> dict[str, Any]:
     return {"models": _models(request)}
 
 
-@router.get("/v1/audio/voices", tags=["meta"])
+@router.get("/v1/audio/voices", tags=["meta"], response_model=None, responses={200: {"model": VoiceList}})
 async def list_voices(request: Request) -> dict[str, Any]:
     rt = runtime_of(request)
     voices: list[dict[str, Any]] = [
@@ -54,12 +58,20 @@ async def list_voices(request: Request) -> dict[str, Any]:
     return {"voices": voices}
 
 
-@router.get("/health", tags=["meta"])
+@router.get("/health", tags=["meta"], response_model=None, responses={200: {"model": Health}})
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", tags=["meta"])
+@router.get(
+    "/ready",
+    tags=["meta"],
+    response_model=None,
+    responses={
+        200: {"model": Readiness, "description": "Every engine is loaded and warm."},
+        503: {"model": Readiness, "description": "Not ready yet (or an engine failed to load)."},
+    },
+)
 async def ready(request: Request) -> JSONResponse:
     rt = runtime_of(request)
     body: dict[str, Any] = {"ready": rt.ready, "engines": sorted(rt.engines), "failed": rt.failed}
@@ -76,7 +88,13 @@ async def metrics(request: Request) -> Response:
     return Response(rt.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.post("/v1/text/normalize", tags=["text"], summary="What the text pipeline makes of an input")
+@router.post(
+    "/v1/text/normalize",
+    tags=["text"],
+    summary="What the text pipeline makes of an input",
+    response_model=None,
+    responses={200: {"model": Normalized}, **errors(*BODY_ERRORS)},
+)
 async def normalize(body: NormalizeBody, request: Request) -> dict[str, Any]:
     rt = runtime_of(request)
     segments = prepare(body.input, body.lang, normalizer=rt.normalizer)

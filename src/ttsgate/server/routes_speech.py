@@ -15,9 +15,11 @@ from ttsgate.exceptions import InputTooLongError
 from ttsgate.pipeline import SpeechOptions
 from ttsgate.request_cache import finalize_wav
 from ttsgate.runtime import Runtime
+from ttsgate.server.openapi import QUERY_SPEECH_ERRORS, SPEECH_ERRORS, audio, errors, redirect
 from ttsgate.server.protocol import AudioFormat, ChattsBody, Language, SpeechBody, Speed
 from ttsgate.server.routes_audio import cached_response, request_cache_of
 from ttsgate.server.streaming import audio_body, sse_body
+from ttsgate.server.validation import client_names
 
 router = APIRouter()
 
@@ -37,15 +39,16 @@ async def _speak(
     fmt: str,
     sse: bool = False,
     stream: bool = True,
-    param: str = "input",
     language: str | None = None,
 ) -> Response:
+    """Speak ``text``; errors name OpenAI's fields (``input``, ``voice``, ``speed``): a route whose
+    client calls them otherwise wraps the call in ``client_names``."""
     started = time.perf_counter()
     rt = runtime_of(request)
     limit = rt.settings.max_input_chars
     if len(text) > limit:
         raise InputTooLongError(
-            f"{param} is {len(text)} characters; the limit is {limit}", param=param, code="input_too_long"
+            f"input is {len(text)} characters; the limit is {limit}", param="input", code="input_too_long"
         )
     voice = rt.table.resolve(voice_id)
     pipeline = rt.require_ready()
@@ -89,7 +92,17 @@ async def _speak(
     return StreamingResponse(audio, media_type=encoder.media_type, headers=headers)
 
 
-@router.post("/v1/audio/speech", tags=["speech"], summary="OpenAI-compatible text to speech")
+@router.post(
+    "/v1/audio/speech",
+    tags=["speech"],
+    summary="OpenAI-compatible text to speech",
+    response_class=Response,
+    responses={
+        **audio("Audio in response_format, streamed; SSE events with stream_format=sse.", sse=True),
+        **redirect(),
+        **errors(*SPEECH_ERRORS),
+    },
+)
 async def create_speech(body: SpeechBody, request: Request) -> Response:
     return await _speak(
         request,
@@ -103,7 +116,14 @@ async def create_speech(body: SpeechBody, request: Request) -> Response:
     )
 
 
-@router.get("/tts", tags=["seed"], summary="The seed's GET /tts: streamed audio/wav")
+@router.get(
+    "/tts",
+    tags=["seed"],
+    summary="The seed's GET /tts: streamed audio/wav",
+    response_class=Response,
+    responses={**audio("Audio in response_format (wav by default), streamed."), **redirect(),
+               **errors(*QUERY_SPEECH_ERRORS)},
+)  # fmt: skip
 async def seed_tts(
     request: Request,
     text: Annotated[str, Query(min_length=1, description="Text to speak.")],
@@ -112,28 +132,34 @@ async def seed_tts(
     response_format: Annotated[AudioFormat, Query()] = "wav",
     language: Annotated[Language | None, Query(description="Dialect for Han text, e.g. yue.")] = None,
 ) -> Response:
-    return await _speak(
-        request,
-        route="/tts",
-        text=text,
-        voice_id=voice_id,
-        speed=speed,
-        fmt=response_format,
-        param="text",
-        language=language,
-    )
+    with client_names({"input": "text", "voice": "voice_id"}):
+        return await _speak(
+            request,
+            route="/tts",
+            text=text,
+            voice_id=voice_id,
+            speed=speed,
+            fmt=response_format,
+            language=language,
+        )
 
 
-@router.post("/api/chatts", tags=["seed"], summary="The seed client's POST /api/chatts")
+@router.post(
+    "/api/chatts",
+    tags=["seed"],
+    summary="The seed client's POST /api/chatts",
+    response_class=Response,
+    responses={**audio("Audio in response_format (wav by default)."), **redirect(), **errors(*SPEECH_ERRORS)},
+)
 async def seed_chatts(body: ChattsBody, request: Request) -> Response:
     voice_id, speed = body.resolved()
-    return await _speak(
-        request,
-        route="/api/chatts",
-        text=body.prompt,
-        voice_id=voice_id,
-        speed=speed,
-        fmt=body.response_format,
-        stream=body.stream,
-        param="prompt",
-    )
+    with client_names(body.client_names()):
+        return await _speak(
+            request,
+            route="/api/chatts",
+            text=body.prompt,
+            voice_id=voice_id,
+            speed=speed,
+            fmt=body.response_format,
+            stream=body.stream,
+        )

@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from ttsgate.audio.subtitles import Cue, to_srt, to_vtt
 from ttsgate.exceptions import InputTooLongError
 from ttsgate.pipeline import SpeechOptions
+from ttsgate.server.openapi import SPEECH_ERRORS, TEXT, errors
 from ttsgate.server.protocol import SpeechBody
+from ttsgate.server.responses import Subtitles
 from ttsgate.server.routes_speech import runtime_of
 
 router = APIRouter()
@@ -25,7 +27,20 @@ class SubtitlesBody(SpeechBody):
     subtitle_format: Literal["srt", "vtt", "json"] = "vtt"
 
 
-@router.post("/v1/audio/subtitles", tags=["speech"], summary="Timed captions of what a speech request says")
+@router.post(
+    "/v1/audio/subtitles",
+    tags=["speech"],
+    summary="Timed captions of what a speech request says",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Cues in subtitle_format: WebVTT, SRT or JSON.",
+            "content": {"text/vtt": TEXT, "application/x-subrip": TEXT},
+            "model": Subtitles,
+        },
+        **errors(*SPEECH_ERRORS),
+    },
+)
 async def create_subtitles(body: SubtitlesBody, request: Request) -> Response:
     rt = runtime_of(request)
     limit = rt.settings.max_input_chars

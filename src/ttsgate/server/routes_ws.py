@@ -123,7 +123,7 @@ async def _read_start(ws: WebSocket) -> WsStartMessage:
     try:
         return WsStartMessage.model_validate(data)
     except ValidationError as exc:
-        raise validation_to_error(RequestValidationError(exc.errors())) from None
+        raise validation_to_error(RequestValidationError(exc.errors(), body=data)) from None
 
 
 class _Session:

@@ -1,0 +1,124 @@
+"""The OpenAPI document as the server really answers: statuses, error bodies and media types.
+
+Routes declare what they answer with ``responses=`` built here: ``errors(400, 503, …)`` (OpenAI's
+error shape, ``Retry-After`` on 503), ``audio()`` (the six audio media types, and SSE where the
+route streams events), ``redirect()`` (a whole-request cache hit with ``TTSGATE_CACHE_REDIRECT``).
+``install_openapi`` then removes FastAPI's 422 (validation errors are 400s, server/errors.py) and
+adds the 500 any route answers for a bug.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, Field
+
+from ttsgate.audio.encode import AUDIO_FORMATS
+
+
+class ErrorDetail(BaseModel):
+    message: str = Field(description="What is wrong, naming the field and the limit.")
+    type: str = Field(
+        description="invalid_request_error (400, 413), not_found_error (404), server_overloaded, "
+        "not_ready, upstream_unavailable (503), upstream_error (502), timeout (504), engine_error, "
+        "server_error (500)."
+    )
+    param: str | None = Field(
+        description="The field as the client wrote it (voice, messages[0].content, "
+        "voice_settings.speed), 'body' for the body as a whole, or null."
+    )
+    code: str | None = Field(description="A stable code (input_too_long, voice_not_found, queue_full …).")
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer: OpenAI's shape, which its SDKs parse."""
+
+    error: ErrorDetail
+
+
+_ERROR_TEXT = {
+    400: "Invalid request: the body, a field or a query parameter (param names it).",
+    404: "Not found.",
+    413: "Request body over the byte limit.",
+    500: "Internal error: a synthesis failed (engine_error) or a bug (server_error).",
+    502: "The LLM answered with an error, or with nothing speakable.",
+    503: "Refused before any work: queue full or real-time admission (server_overloaded), engines not "
+    "ready (not_ready), LLM unreachable (upstream_unavailable). Retry after Retry-After seconds.",
+    504: "Synthesis did not finish within TTSGATE_REQUEST_TIMEOUT_S.",
+}
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+}
+BINARY: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
+TEXT: dict[str, Any] = {"schema": {"type": "string"}}
+_JSON = "application/json"
+_REF = "#/components/schemas/"
+_ERROR_REF = {"schema": {"$ref": _REF + "ErrorResponse"}}
+
+# What each kind of route can answer besides 200.
+BODY_ERRORS = (400, 413)
+SPEECH_ERRORS = (*BODY_ERRORS, 500, 503, 504)
+QUERY_SPEECH_ERRORS = (400, 500, 503, 504)
+CHAT_ERRORS = (*BODY_ERRORS, 500, 502, 503, 504)
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for error statuses: the error schema, Retry-After on 503."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {"model": ErrorResponse, "description": _ERROR_TEXT[status]}
+        if status == 503:
+            entry["headers"] = _RETRY_AFTER
+        out[status] = entry
+    return out
+
+
+def audio(description: str, *, sse: bool = False) -> dict[int | str, dict[str, Any]]:
+    """A 200 whose body is audio in the requested format (and SSE events where ``sse``)."""
+    content = {media: BINARY for media in AUDIO_FORMATS.values()}
+    if sse:
+        content["text/event-stream"] = TEXT
+    return {200: {"description": description, "content": content}}
+
+
+def redirect() -> dict[int | str, dict[str, Any]]:
+    """A whole-request cache hit answered by a 302 (``TTSGATE_CACHE_REDIRECT``)."""
+    location = {"description": "/v1/audio/{key}.{format}", "schema": {"type": "string"}}
+    return {302: {"description": "Cached: fetch the audio at Location.", "headers": {"Location": location}}}
+
+
+def _tidy(schema: dict[str, Any]) -> dict[str, Any]:
+    """No 422 (validation errors are 400s); every operation may answer 500 for a bug."""
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            if "500" not in responses:
+                responses["500"] = {"description": "Internal error (a bug).", "content": {_JSON: _ERROR_REF}}
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    if "ErrorResponse" not in components:
+        error_schema = ErrorResponse.model_json_schema(ref_template=_REF + "{model}")
+        components.update(error_schema.pop("$defs", {}))
+        components["ErrorResponse"] = error_schema
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    """``app.openapi()`` (and ``/openapi.json``) returns the document built and tidied once."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            raw = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = _tidy(raw)
+        return app.openapi_schema
+
+    app.openapi = build  # type: ignore[method-assign]
