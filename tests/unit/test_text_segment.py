@@ -1,16 +1,13 @@
 from __future__ import annotations
 
 import itertools
-import re
 
 import jieba
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from ttsgate.exceptions import InvalidRequestError
-from ttsgate.text import IncrementalSegmenter, split_segments
-from ttsgate.text.segment import MIN_SPEAKABLE, _speakable
+from ttsgate.text import split_segments
+from ttsgate.text.words import cut_at_words, split_at_words
 
 LONG_ZH = "今天天气很好，我们去公园散步吧，顺便买点水果和蔬菜回家做饭。晚上再看一部电影，然后早点休息。"
 
@@ -62,35 +59,6 @@ def test_bad_limits() -> None:
         split_segments("x", max_len=2)
 
 
-def test_incremental_releases_before_the_end() -> None:
-    seg = IncrementalSegmenter()
-    got: list[tuple[int, list[str]]] = []
-    for i, ch in enumerate(LONG_ZH):
-        out = seg.feed(ch)
-        if out:
-            got.append((i, out))
-    assert got, "nothing released before flush"
-    assert got[0][0] < len(LONG_ZH) // 2
-    assert len(got[0][1][0]) <= 20
-    rest = seg.flush()
-    assert "".join(s for _, out in got for s in out) + "".join(rest) == LONG_ZH
-
-
-def test_incremental_sentence_end_followed_by_space() -> None:
-    seg = IncrementalSegmenter()
-    assert seg.feed("Hello, my friend.") == ["Hello,"]  # the first clause
-    assert seg.feed(" ") == ["my friend."]
-    assert seg.feed("How are") == []
-    assert seg.flush() == ["How are"]
-
-
-def test_incremental_waits_on_abbreviation_and_decimal() -> None:
-    seg = IncrementalSegmenter()
-    assert seg.feed("Mr. ") == []
-    assert seg.feed("Smith paid 3.") == []
-    assert seg.feed("5 dollars. ") == ["Mr. Smith paid 3.5 dollars."]
-
-
 # The first segment ends at its first clause boundary (see ttsgate.text.segment's docstring).
 
 
@@ -128,102 +96,6 @@ def test_first_clause_not_inside_numbers_or_urls() -> None:
     assert split_segments("It is 1,000 km, give or take.") == ["It is 1,000 km,", "give or take."]
     assert split_segments("See http://a.com/x for more.") == ["See http://a.com/x for more."]
     assert split_segments("At 10:30 we leave, ok?") == ["At 10:30 we leave, ok?"]
-
-
-def test_incremental_first_clause_on_the_next_token() -> None:
-    seg = IncrementalSegmenter()
-    assert seg.feed("Sure") == []
-    assert seg.feed(",") == []
-    assert seg.feed(" here") == ["Sure,"]
-    assert seg.feed(" is a short answer") == []
-    assert seg.feed(".") == []
-    assert seg.feed(" Paris, France") == ["here is a short answer."]  # later commas: no early cut
-    assert seg.flush() == ["Paris, France"]
-
-
-def test_incremental_first_clause_waits_for_speech_after_it() -> None:
-    seg = IncrementalSegmenter()
-    assert seg.feed("Sure, I") == []  # "I" alone could still be the whole rest ("Sure, I.")
-    assert seg.feed(" can") == ["Sure,"]
-    seg = IncrementalSegmenter()
-    for token in ["It", " is", " 1", ","]:
-        assert seg.feed(token) == []
-    assert seg.feed("000") == []  # not a clause boundary after all
-    assert seg.feed(" km, give") == ["It is 1,000 km,"]
-    seg = IncrementalSegmenter()
-    for token in ["好的", "，", "我来", "简单", "介绍"]:
-        assert seg.feed(token) == []
-    assert seg.feed("一下。") == []
-    assert seg.feed("北京") == ["好的，我来简单介绍一下。"]  # a complete first sentence: on the next token
-
-
-def test_incremental_later_segments_still_wait_for_enough_text() -> None:
-    seg = IncrementalSegmenter()
-    assert seg.feed("好的，我来简单介绍一下。北京") == ["好的，我来简单介绍一下。"]
-    assert seg.feed("是首都。") == []
-    assert seg.feed("故宫") == []  # later segments: unchanged, "故宫" could be a short last piece
-    assert seg.feed("很大") == ["北京是首都。"]
-    seg = IncrementalSegmenter()
-    assert seg.feed("我们现在就出发吧！") == []
-    assert seg.feed("嗯") == ["我们现在就出发吧！"]  # split_segments would merge a short ending
-    assert seg.flush() == ["嗯"]
-
-
-_WS = re.compile(r"\s+")
-_PIECES = [
-    "Sure",
-    ",",
-    " ",
-    "I",
-    " can",
-    "好的",
-    "，",
-    "我来",
-    "介绍",
-    "。",
-    ". ",
-    "3",
-    ".5",
-    "Mr.",
-    "?",
-    "\n",
-]
-_PIECES += ["、", "：", ":", "//", "http", "a", "没问题", "1,000", "привет", "ok", "!"]
-
-
-def _cuts(pieces: list[str]) -> set[int]:
-    """Segment boundaries as offsets into the text without whitespace."""
-    out, n = set(), 0
-    for piece in pieces[:-1]:
-        n += len(_WS.sub("", piece))
-        out.add(n)
-    return out
-
-
-@given(
-    text=st.one_of(st.text(max_size=60), st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)),
-    cuts=st.lists(st.integers(0, 200), max_size=12),
-)
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_incremental_cuts_where_split_segments_cuts(text: str, cuts: list[int]) -> None:
-    points = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
-    seg = IncrementalSegmenter()
-    out: list[str] = []
-    for a, b in itertools.pairwise(points):
-        out += seg.feed(text[a:b])
-    out += seg.flush()
-    whole = split_segments(text)
-    flat = _WS.sub("", text)
-    assert _WS.sub("", "".join(out)) == flat
-    mine, theirs = _cuts(out), _cuts(whole)
-    if whole and out:
-        assert out[0] == whole[0] or _speakable(whole[0][len(out[0]) :]) < MIN_SPEAKABLE
-    # Elsewhere they differ only next to a piece too short to stand alone (merged in one, not the other).
-    every = sorted(mine | theirs | {0, len(flat)})
-    for cut in mine ^ theirs:
-        i = every.index(cut)
-        before, after = flat[every[i - 1] : cut], flat[cut : every[i + 1]]
-        assert min(_speakable(before), _speakable(after)) < MIN_SPEAKABLE, (out, whole)
 
 
 # -- a long first sentence or clause is cut at a word boundary (text/words.py) ----------------
@@ -269,20 +141,51 @@ def test_no_word_cut_where_it_would_change_the_reading(text: str) -> None:
         assert not (text[cut].isascii() and text[cut].isalnum())
 
 
+# -- a sentence longer than max_len with no comma or space is cut between two words -------------
+
+
+def _word_bounds(text: str) -> set[int]:
+    return set(itertools.accumulate(len(w) for w in jieba.cut(text, HMM=False)))
+
+
 @pytest.mark.parametrize(
     "text",
     [
-        "去海边的火车每小时从北站发出一班。提前一天买票会便宜不少。",
-        "老灯塔下午五点以前对游客开放，回城的最后一班火车在午夜前开出。",
-        "海边晚上风很大记得带一件厚外套",
+        "我" * 75 + "我母亲很好" * 3,  # the report: 母|亲 at character 80
+        "我" * 78 + "母亲很好" * 5,
+        "今天北京的天气非常好我们一起去公园散步然后去图书馆看书" * 4,
+        "据报道" + "中华人民共和国国务院新闻办公室" * 8,
     ],
 )
-@pytest.mark.parametrize("step", [1, 2, 3, 5])
-def test_a_stream_cuts_the_first_sentence_the_same_way(text: str, step: int) -> None:
-    seg = IncrementalSegmenter()
-    out: list[str] = []
-    for i in range(0, len(text), step):
-        out += seg.feed(text[i : i + step])
-    if text.endswith("。"):  # a closed first sentence: its head leaves before the stream ends
-        assert out[:1] == split_segments(text)[:1]
-    assert out + seg.flush() == split_segments(text)
+@pytest.mark.parametrize("max_len", [80, 40, 17])
+def test_unpunctuated_chinese_is_cut_between_words(text: str, max_len: int) -> None:
+    segments = split_segments(text, first_max=max_len, max_len=max_len)
+    assert "".join(segments) == text
+    assert all(len(s) <= max_len for s in segments)
+    bounds = _word_bounds(text)
+    for cut in itertools.accumulate(len(s) for s in segments[:-1]):
+        assert cut in bounds, (cut, text[cut - 2 : cut + 2])
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [("在" * 70 + "2026年11月23日发布", "2026"), ("在" * 70 + "下载iPhoneXSMax的安装包", "iPhoneXSMax")],
+)
+def test_word_cut_never_splits_numbers_or_latin_words(text: str, whole: str) -> None:
+    segments = split_segments(text, first_max=80, max_len=80)
+    assert "".join(segments) == text
+    assert any(whole in s for s in segments), segments
+
+
+def test_cut_at_words_contract() -> None:
+    assert cut_at_words("短句", 10) == 2
+    text = "我" * 10 + "我母亲很好"
+    cut = cut_at_words(text, 11)
+    assert 1 <= cut <= 11
+    assert text[cut - 1 : cut + 1] != "母亲"
+    assert split_at_words(text * 3, 7)
+    assert "".join(split_at_words(text * 3, 7)) == text * 3
+    assert all(len(p) <= 7 for p in split_at_words(text * 3, 7))
+    assert cut_at_words("abcdefghijklmnopqrstuvwxyz", 10) == 10  # no boundary at all: the limit
+    with pytest.raises(ValueError, match="limit"):
+        cut_at_words("x", 0)

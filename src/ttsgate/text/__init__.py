@@ -7,10 +7,11 @@ The server holds one ``TextNormalizer`` (it loads wetext's grammars); ``normaliz
 from __future__ import annotations
 
 from ttsgate.text.cleanup import clean_for_speech
+from ttsgate.text.live import IncrementalSegmenter
 from ttsgate.text.normalizer import TextNormalizer, parse_lang
 from ttsgate.text.pipeline import Segment, default_normalizer, expected_speech_s, prepare
 from ttsgate.text.runs import detect_language, split_language_runs
-from ttsgate.text.segment import IncrementalSegmenter, split_segments
+from ttsgate.text.segment import split_segments
 
 __all__ = [
     "IncrementalSegmenter",

@@ -2,13 +2,17 @@
 
 Choices (the spoken replacement depends on the document language, zh unless mostly Latin):
 
+* reasoning blocks (``<think>`` …) and ``<details>`` blocks removed first (``hidden.py``)
 * fenced code blocks → a short placeholder sentence, 代码略。 / "Code omitted."
 * inline code → its text when it is a short plain word (``foo_bar`` → "foo bar"), else 代码 / "code"
 * links ``[text](url)`` → text; images → their alt text
 * bare URLs → the host name without ``www.``, dots read 点 / "dot", digits spelled one by one
   (so ``163.com`` → 一六三点com, never 一百六十三); a URL without a host → 链接 / "a link"
 * e-mail addresses → "user at host" with the same spelling rules (zh: ``user at example点com``)
-* Markdown emphasis, headings, block quotes, list markers, horizontal rules and HTML tags removed;
+* Markdown emphasis (``*x*``, ``_x_``, ``**x**``, ``~~x~~``) also where CommonMark's flanking rules
+  fail next to CJK (请*务必*提交, 用*pip*安装, 的_强调_的), but not inside ``snake_case`` or ``2*3*4``;
+  a stray ``*`` removed unless it stands between two Latin letters or digits (an operator);
+  headings, block quotes, list markers, horizontal rules and HTML tags removed;
   table rows → cells joined with ， / ", "; table separator rows dropped
 * emoji and pictographs removed; runs of blank lines and spaces collapsed
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from ttsgate.text.hidden import CODE_PLACEHOLDER, strip_hidden
 from ttsgate.text.numbers_en import digit_string as en_digits
 from ttsgate.text.numbers_zh import digit_string as zh_digits
 from ttsgate.text.runs import detect_language
@@ -38,12 +43,16 @@ _LIST = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?",
 _RULE = re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$", re.M)
 _TABLE_SEP = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$", re.M)
 _TABLE_ROW = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", re.M)
-_EMPHASIS = (
+_EMPHASIS = (  # (marker)(content); CommonMark's flanking rules fail next to CJK (请*务必*提交), so:
     re.compile(r"(\*\*\*|___)(?=\S)(.+?)(?<=\S)\1"),
     re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"),
-    re.compile(r"(?<![\w*])(\*|_)(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])"),
     re.compile(r"(~~)(?=\S)(.+?)(?<=\S)\1"),
+    # _x_ unless a Latin letter or digit touches it outside (snake_case_name stays whole)
+    re.compile(r"(?<![A-Za-z0-9_\\])(_)(?=[^\s_])(.+?)(?<=[^\s_\\])_(?![A-Za-z0-9_])"),
 )
+# *x* anywhere but between two Latin letters or digits (2*3*4, a*b*c): checked in _star
+_STAR = re.compile(r"(?<![*\\])\*(?=[^\s*])(.+?)(?<=[^\s*\\])\*(?!\*)")
+_STRAY_STAR = re.compile(r"[ \t]*\*+[ \t]*")
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\U0001fc00-\U0001ffff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff"
     "\ufe0e\ufe0f\u200d\u20e3\U000e0020-\U000e007f]"
@@ -86,12 +95,31 @@ def _table_row(m: re.Match[str], lang: str) -> str:
     return sep.join(cells) + ("。" if lang == "zh" else ".")
 
 
+def _star(m: re.Match[str]) -> str:
+    s = m.string
+    before, after = s[m.start() - 1 : m.start()], s[m.end() : m.end() + 1]
+    if before.isascii() and before.isalnum() and after.isascii() and after.isalnum():
+        return m.group(0)  # 2*3*4, a*b*c: not emphasis
+    return m.group(1)
+
+
+def _stray_star(m: re.Match[str]) -> str:
+    """A ``*`` left after emphasis is an operator between two Latin letters or digits, else noise
+    (the English voice says "asterisk")."""
+    s = m.string
+    before, after = s[m.start() - 1 : m.start()], s[m.end() : m.end() + 1]
+    if before.isascii() and before.isalnum() and after.isascii() and after.isalnum():
+        return m.group(0)
+    return " " if m.group(0).startswith((" ", "\t")) and m.group(0).endswith((" ", "\t")) else ""
+
+
 def clean_for_speech(text: str) -> str:
     """Turn Markdown-ish LLM output into plain text that is safe to normalise and speak."""
+    text = strip_hidden(text)
     if not text:
         return ""
     lang = detect_language(_URL.sub(" ", _EMAIL.sub(" ", _FENCE.sub(" ", text))))
-    code = "代码略。" if lang == "zh" else "Code omitted."
+    code = CODE_PLACEHOLDER[lang]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _FENCE.sub("\n" + code + "\n", text)
     text = _INLINE_CODE.sub(lambda m: _inline_code(m, lang), text)
@@ -109,6 +137,8 @@ def clean_for_speech(text: str) -> str:
     text = _LIST.sub("", text)
     for pattern in _EMPHASIS:
         text = pattern.sub(lambda m: m.group(2), text)
+    text = _STAR.sub(_star, text)
+    text = _STRAY_STAR.sub(_stray_star, text)
     text = _EMOJI.sub("", text)
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))

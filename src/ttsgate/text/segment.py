@@ -1,29 +1,23 @@
 """Sentence segmentation for streaming synthesis.
 
-``split_segments`` cuts a text into pieces worth one synthesis call each; ``IncrementalSegmenter``
-does the same over a token stream, releasing a segment as soon as its end is certain. Segments are
-slices of the input with the surrounding whitespace stripped: concatenated they give the input
-less the whitespace at the cuts.
+``split_segments`` cuts a text into pieces worth one synthesis call each (``live.py`` does the same
+over a token stream). Segments are slices of the input with the surrounding whitespace stripped:
+concatenated they give the input less the whitespace at the cuts. A *speakable* character is a
+letter or digit of any script (``_SPEAKABLE``); a piece with none is never a segment of its own.
 
 The first segment is special, so that the first audio leaves early: it ends at the *first clause
 boundary* (，、：, ; : — a comma inside a number such as 1,000 or a URL's ``://`` is not one) whose
-clause is at most ``first_max`` characters and holds at least ``FIRST_CLAUSE_MIN`` letters, digits
-or Han characters, provided at least ``MIN_SPEAKABLE`` of them follow it in the same sentence. Both
+clause is at most ``first_max`` characters and holds at least ``FIRST_CLAUSE_MIN`` speakable
+characters, provided at least ``MIN_SPEAKABLE`` of them follow it in the same sentence. Both
 thresholds are 3, the length below which ``_merge_short`` already judges a piece too short to sound
 natural alone: "Sure," "Yes," "没问题，" are cut off; "So," "Hi," "好的，" are not (two letters or Han
 characters are a blip of audio, too short to cover the next segment's synthesis). Requiring speech
-*after* the boundary keeps a short sentence ("Okay, go.") whole; a stream waits for the token(s)
-that bring those three ("Sure," is released on " here"; after "Sure, I" it waits for " can").
-Every condition only becomes true as text is appended and never false again, which is what keeps
-``split_segments`` and ``IncrementalSegmenter`` giving the same segments for any chunking. With
-``first_max >= max_len`` the first segment is cut like any other.
+*after* the boundary keeps a short sentence ("Okay, go.") whole. Every condition only becomes true
+as text is appended and never false again, so a stream can release the clause as soon as it holds.
+With ``first_max >= max_len`` the first segment is cut like any other.
 
-A stream's first segment also does not wait for the text after it to be long enough: a complete
-first sentence ("…一下。" then "北京") is released on the next speakable token, whereas later
-segments keep waiting for three speakable characters, because ``split_segments`` folds a short
-*last* piece ("…吧！嗯。") into the segment before it. So a stream whose second piece turns out to be
-such a short ending speaks it on its own. Merging short pieces (which a stream cannot do into a
-segment already released) is the only way the two differ.
+A sentence longer than ``max_len`` is cut at its last comma in reach, else its last space, else
+between two words (``words.cut_at_words``: jieba's boundaries, never inside a word or a number).
 """
 
 from __future__ import annotations
@@ -31,7 +25,7 @@ from __future__ import annotations
 import re
 
 from ttsgate.exceptions import InvalidRequestError
-from ttsgate.text.words import first_word_cut
+from ttsgate.text.words import LOOKAHEAD, cut_at_words, first_word_cut
 
 _ABBREVIATIONS = frozenset(
     [
@@ -84,7 +78,7 @@ _CJK_END = re.compile(r"[。！？；…]+[”’」』）)\]\"']*|\n+")
 _ASCII_END = re.compile(r"[.!?]+[\"')\]”’]*(?=\s)")
 _COMMA = re.compile(r"[，、；：]|,(?!\d)|;|(?<!\d):(?!\d|//)")
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
-_SPEAKABLE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
+_SPEAKABLE = re.compile(r"[^\W_]")  # a letter or digit of any script: what a voice can say
 MIN_SPEAKABLE = 3
 FIRST_CLAUSE_MIN = 3
 
@@ -112,8 +106,11 @@ def _speakable(text: str) -> int:
     return len(_SPEAKABLE.findall(text))
 
 
-def _cut_long(text: str, span: Span, limit: int) -> list[Span]:
-    """Cut a span longer than ``limit`` at commas, greedily; then at spaces or anywhere."""
+def _cut_long(text: str, span: Span, limit: int, final: bool = True) -> list[Span]:
+    """Cut a span longer than ``limit`` at commas, greedily; then at spaces; then between two words
+    (``words.cut_at_words``, which looks ``LOOKAHEAD`` characters past the limit: a word cut off
+    by the window's end is not a word). ``final=False``: the span may still grow, so a word cut
+    waits until the lookahead is there (the same cut as for the whole text)."""
     start, end = span
     out: list[Span] = []
     while end - start > limit:
@@ -121,11 +118,10 @@ def _cut_long(text: str, span: Span, limit: int) -> list[Span]:
         cuts = [m.end() for m in _COMMA.finditer(window) if _speakable(window[: m.end()]) >= MIN_SPEAKABLE]
         if not cuts:
             cuts = [m.end() for m in re.finditer(r"\s+", window) if m.start() > 0]
-        if not cuts:
-            cut = limit
-            while cut > 1 and window[cut - 1 : cut + 1].isascii() and window[cut - 1 : cut + 1].isalnum():
-                cut -= 1
-            cuts = [cut if cut > 1 else limit]
+        if not cuts and not final and end == len(text) and end - start < limit + LOOKAHEAD:
+            break
+        if not cuts:  # unpunctuated (Chinese): between two words, never inside one (母|亲)
+            cuts = [cut_at_words(text[start : min(end, start + limit + LOOKAHEAD)], limit)]
         out.append((start, start + cuts[-1]))
         start += cuts[-1]
     out.append((start, end))
@@ -189,24 +185,27 @@ def segment_spans(
         elif word is None and clause is not None:
             heads = [(start, clause)]
         if clause is not None:
-            rest = _body_spans(text[clause:], max_len, complete)
+            rest = _body_spans(text[clause:], max_len, complete, final)
             return [_strip(text, h) for h in heads] + [(a + clause, b + clause) for a, b in rest]
-    return _body_spans(text, max_len, complete)
+    return _body_spans(text, max_len, complete, final)
 
 
 def _first_sentence_end(text: str, start: int, max_len: int, final: bool) -> int | None:
     """The end of the first sentence when it is closed (a sentence end, or the end of a final
     text) and not longer than ``max_len``; else None."""
-    end = next((e for e in _sentence_ends(text) if e > start), len(text) if final else None)
+    end = next(
+        (e for e in _sentence_ends(text) if e > start and _speakable(text[start:e])),
+        len(text) if final else None,
+    )
     return end if end is not None and end - start <= max_len else None
 
 
-def _body_spans(text: str, max_len: int, complete: bool = True) -> list[Span]:
+def _body_spans(text: str, max_len: int, complete: bool = True, final: bool = True) -> list[Span]:
     spans: list[Span] = []
     start = 0
     for end in [*_sentence_ends(text), len(text)]:
         if end > start:
-            spans.extend(_cut_long(text, (start, end), max_len))
+            spans.extend(_cut_long(text, (start, end), max_len, final))
             start = end
     spans = [s for s in (_strip(text, sp) for sp in spans) if s[1] > s[0]]
     return _merge_short(text, spans, max_len, complete=complete)
@@ -222,7 +221,7 @@ def _first_clause_end(text: str, first_max: int, max_len: int) -> int | None:
     release the clause as soon as it holds, and the whole text is cut at the same place.
     """
     start, _ = _strip(text, (0, len(text)))
-    end = next((e for e in _sentence_ends(text) if e > start), len(text))
+    end = next((e for e in _sentence_ends(text) if e > start and _speakable(text[start:e])), len(text))
     end = min(end, start + max_len + 1)
     for m in _COMMA.finditer(text, start):  # no endpos: the lookaheads must see the real text
         if m.end() >= end or m.end() - start > first_max:
@@ -246,63 +245,3 @@ def split_segments(text: str, *, first_max: int = 20, max_len: int = 80) -> list
     docstring), so the first audio leaves early; ``first_max >= max_len`` turns that off.
     """
     return [text[a:b] for a, b in segment_spans(text, first_max=first_max, max_len=max_len)]
-
-
-class IncrementalSegmenter:
-    """Segments a text that arrives a few characters at a time (LLM token stream).
-
-    ``feed`` returns the segments whose end is already certain: a sentence end followed by more
-    text or whitespace, a newline, a comma cut in a long sentence, or the first segment's clause
-    boundary once enough speech follows it. ``flush`` returns the rest. Fed any chunking of a
-    text, it gives ``split_segments``' segments, except that a short tail ``split_segments`` merges
-    into the segment before can come out on its own (that segment was already released).
-    """
-
-    def __init__(self, *, first_max: int = 20, max_len: int = 80) -> None:
-        segment_spans("", first_max=first_max, max_len=max_len)  # validates
-        self.first_max = first_max
-        self.max_len = max_len
-        self._buffer = ""
-        self._emitted = 0
-
-    def feed(self, delta: str) -> list[str]:
-        self._buffer += delta
-        spans = segment_spans(
-            self._buffer,
-            first_max=self.first_max if not self._emitted else None,
-            max_len=self.max_len,
-            final=False,
-        )
-        if not spans:
-            return []
-        ready = spans[:-1]
-        last = spans[-1]
-        tail = self._buffer[last[1] :]
-        closed = last[1] in _sentence_ends(self._buffer) or (
-            tail != "" and last[1] in _sentence_ends(self._buffer[: last[1]] + " ")
-        )
-        if closed and tail and _speakable(self._buffer[last[0] : last[1]]) >= MIN_SPEAKABLE:
-            ready = spans
-        if not ready and not self._emitted:
-            # The first sentence is complete but what follows is still short ("。北京"): batch
-            # segmentation would fold a short *last* piece into it, but here more text is coming.
-            ready = segment_spans(
-                self._buffer, first_max=self.first_max, max_len=self.max_len, complete=False, final=False
-            )[:1]
-            if ready == spans[:1]:  # nothing follows it yet
-                ready = []
-        if not ready:
-            return []
-        out = [self._buffer[a:b] for a, b in ready]
-        self._buffer = self._buffer[ready[-1][1] :]
-        self._emitted += len(out)
-        return out
-
-    def flush(self) -> list[str]:
-        spans = segment_spans(
-            self._buffer, first_max=self.first_max if not self._emitted else None, max_len=self.max_len
-        )
-        out = [self._buffer[a:b] for a, b in spans]
-        self._buffer = ""
-        self._emitted += len(out)
-        return out

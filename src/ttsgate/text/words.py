@@ -26,6 +26,7 @@ TARGET = 8  # Han characters in the first piece, ideally (~1.8 s of speech)
 MIN_HEAD, MAX_HEAD = 5, 12  # bounds of the first piece, in speakable characters
 MIN_TAIL = 4  # speakable characters that must follow the cut
 MIN_PIECE = 12  # Han characters a piece needs before it is cut at all
+LOOKAHEAD = 8  # characters past a cut limit that cut_at_words reads (jieba words are rarely longer)
 # One-character words that open a phrase: prepositions, adverbs, modal verbs, conjunctions.
 _PHRASE_OPENERS = frozenset("在从向往对把被给跟和与每再又也都就才还会要能可将让但而并却由为于")
 _SPEAKABLE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
@@ -83,3 +84,66 @@ def first_word_cut(text: str, start: int, end: int) -> int | None:
         if best is None or rank < best:
             best = rank
     return None if best is None else start + best[2]
+
+
+def _ascii_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def cut_at_words(text: str, limit: int) -> int:
+    """Where to end the first piece of ``text`` so that it holds at most ``limit`` characters and
+    ends between two words: an index into ``text`` in ``1..limit`` (``len(text)`` when it fits).
+
+    For text with no comma or space to cut at (unpunctuated Chinese). Word boundaries are jieba's,
+    over ``text[:limit + LOOKAHEAD]`` only (a word cut off by the window's end would yield false
+    boundaries; more text than that does not change the answer, so a stream can cut once it has
+    that much). The latest
+    boundary in the second half of the window wins, from the first tier that has one: (1) between
+    two words neither of which touches the boundary with a Latin letter or digit, and not before a
+    particle that leans on the word before (的 了 吗 …); (2) any boundary not inside a run of Latin
+    letters and digits; (3) ``limit``, moved back out of a Latin word or number when it can be.
+    So ``我…我母亲很好`` is never cut 母|亲 and ``2026`` never 20|26. Raises ``ValueError`` for
+    ``limit < 1``.
+    """
+    if limit < 1:
+        raise ValueError("limit must be >= 1")
+    if len(text) <= limit:
+        return len(text)
+    window = text[: limit + LOOKAHEAD]
+    bounds: list[int] = []
+    pos = 0
+    for word in _tokenizer().cut(window, HMM=False):
+        pos += len(word)
+        if pos <= limit:
+            bounds.append(pos)
+    low = max(1, limit // 2)
+
+    def tier(cut: int) -> int:
+        before, after = window[cut - 1], window[cut]
+        if _ascii_alnum(before) and _ascii_alnum(after):
+            return 3
+        if _ascii_alnum(before) or _ascii_alnum(after) or after in _ENCLITICS:
+            return 2
+        return 1
+
+    for wanted in (1, 2):
+        found = [b for b in bounds if b >= low and tier(b) <= wanted]
+        if found:
+            return found[-1]
+    cut = limit
+    while cut > 1 and _ascii_alnum(window[cut - 1]) and _ascii_alnum(window[cut]):
+        cut -= 1
+    return cut if cut > 1 else limit
+
+
+def split_at_words(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, each cut by ``cut_at_words``;
+    concatenated they give ``text``."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = cut_at_words(text, limit)
+        pieces.append(text[:cut])
+        text = text[cut:]
+    if text:
+        pieces.append(text)
+    return pieces
