@@ -86,7 +86,7 @@ _MATH = re.compile(
 _MATH_TOKEN = re.compile(r"(" + _NUM + r")|(" + _MATH_OP + r")|(\s+)")
 _FRACTION = re.compile(r"(?:(?<![A-Za-z0-9)\]}.])([-+±]))?" + _B + r"(\d+)\s?/\s?(\d+)" + _E)
 _ORDINAL = re.compile(r"第(\d+)(?:\s*([到至])\s*(第?)(\d+))?")
-_ID = re.compile(r"(" + _alt(ID_KEYWORDS) + r")([是为:：\s]*)(\+?\d[\d\- ]*\d)")
+_ID = re.compile(r"(" + _alt(ID_KEYWORDS) + r")([是为為:：\s]*)(\+?\d[\d\- ]*\d)")
 _PHONE = re.compile(
     _B + r"(\+?86[- ]?)?(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|0\d{2,3}-\d{3,4}-\d{4}|400-?\d{3}-?\d{4})" + _E
 )

@@ -23,6 +23,7 @@ from ttsgate.text.normalize_en import rules_en
 from ttsgate.text.normalize_zh import rules_zh
 from ttsgate.text.numbers_en import digit_string as en_digits
 from ttsgate.text.numbers_zh import digit_string as zh_digits
+from ttsgate.text.script_zh import is_traditional, to_traditional
 from ttsgate.text.wetext_graphs import WetextGraphs
 
 Lang = Literal["zh", "en"]
@@ -105,6 +106,8 @@ class TextNormalizer:
             self.wetext_calls += 1
             with contextlib.suppress(Exception):  # no path in the grammar: keep ours, sweep below
                 out = graphs(out)
+            if lang == "zh" and is_traditional(sentence):
+                out = to_traditional(out)  # wetext writes Simplified
         if lang == "zh":
             return _DIGITS.sub(lambda m: zh_digits(m.group(0)), out)
         return _DIGITS.sub(lambda m: " " + en_digits(m.group(0)) + " ", out).replace("  ", " ")

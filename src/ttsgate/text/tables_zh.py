@@ -177,6 +177,7 @@ ID_KEYWORDS = (
     "呼叫",
     "请拨",
 )
+ID_KEYWORDS = with_traditional(ID_KEYWORDS)  # 電話, 驗證碼, 訂單號 …
 
 #: Score context (ranges_zh): words up to 8 characters before "N:M" / "N-M" (比分定格在78:96) …
 SCORE_CONTEXT = with_traditional(("比分", "大比分", "总比分", "战成", "打成", "比数"))
