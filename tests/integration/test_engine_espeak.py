@@ -127,3 +127,12 @@ def test_parse_voice_names() -> None:
 
 def test_speakable_text() -> None:
     assert speakable_text(" a\x00b\u200bc\n") == "a bc"
+
+
+@needs_espeak
+def test_latin_letters_in_cantonese_text_are_spoken(espeak: EspeakEngine) -> None:
+    """A zh run keeps its letters (A股, 四G, GPT四o; docs/reading.md): the Cantonese voice gets them
+    as written and says them (English letter names), so the audio is longer than without them."""
+    for spoken, bare in (("A股大涨", "股大涨"), ("四G信号", "四信号"), ("GPT四o发布了", "四发布了")):
+        with_letters = _say(espeak, spoken, "yue", "yue").duration_s
+        assert with_letters >= _say(espeak, bare, "yue", "yue").duration_s + 0.1, spoken

@@ -14,6 +14,7 @@ from ttsgate.engines.base import Engine, EngineSpec, SynthesisInput
 from ttsgate.engines.registry import create_engine
 from ttsgate.engines.zh_baker import ZhBakerEngine
 from ttsgate.exceptions import EngineError
+from ttsgate.text import prepare
 
 pytestmark = pytest.mark.voices
 
@@ -73,7 +74,7 @@ def test_batch_keeps_order(engine: ZhBakerEngine) -> None:
 
 
 def test_nothing_speakable_gives_short_silence(engine: ZhBakerEngine) -> None:
-    chunk = say(engine, "ABC 123 !!")
+    chunk = say(engine, "!! …… @#")
     assert 0 < chunk.duration_s <= 0.2
     assert not chunk.samples.any()
 
@@ -96,3 +97,35 @@ def test_not_loaded_raises() -> None:
 def test_bad_polyphones_file_raises() -> None:
     with pytest.raises(EngineError, match="polyphones"):
         ZhBakerEngine(EngineSpec("zh-baker", "zh-baker", options={"polyphones_file": "/nonexistent.txt"}))
+
+
+@pytest.mark.parametrize(
+    ("raw", "letters", "min_gain_s"),
+    [
+        ("A股大涨了", "A", 0.12),  # a letter before Han text
+        ("4G信号很好", "G", 0.12),  # between a digit and Han text (was as long as 四信号很好)
+        ("GPT-4o发布了", "o", 0.12),  # the o of GPT-4o
+        ("医生让我拍X光", "X", 0.3),  # a three-syllable letter name
+        ("帮我做个PPT", "PPT", 0.36),  # an initialism at the end of the sentence
+    ],
+)
+def test_latin_letters_inside_chinese_are_spoken(
+    engine: ZhBakerEngine, raw: str, letters: str, min_gain_s: float
+) -> None:
+    """The text pipeline keeps the letters in the zh run and the voice spells them: the audio is
+    longer than the same run with the letters taken out (what the voice said before: nothing)."""
+    (seg,) = prepare(raw, "zh")
+    ((lang, spoken),) = seg.runs
+    assert lang == "zh"
+    assert letters in spoken
+    with_letters = say(engine, spoken).duration_s
+    without = say(engine, spoken.replace(letters, "", 1)).duration_s
+    assert with_letters >= without + min_gain_s, (spoken, with_letters, without)
+
+
+def test_unit_after_a_number_is_spoken_in_chinese(engine: ZhBakerEngine) -> None:
+    """300MB was normalized to 三百MB and spoken as 三百 (the MB dropped): now 三百兆, and longer."""
+    (seg,) = prepare("下载了一个300MB的安装包", "zh")
+    assert seg.runs == (("zh", "下载了一个三百兆的安装包"),)
+    spoken = say(engine, seg.runs[0][1]).duration_s
+    assert spoken >= say(engine, "下载了一个三百的安装包").duration_s + 0.08

@@ -19,7 +19,7 @@ def test_prepare_routes_runs_and_normalises(normalizer: TextNormalizer) -> None:
     assert segs == [
         Segment(
             text="注意：我用iPhone 15拍了3张照片。",
-            runs=(("zh", "注意：我用"), ("en", "iPhone fifteen"), ("zh", "拍了三张照片。")),
+            runs=(("zh", "注意：我用"), ("en", "iPhone"), ("zh", "十五拍了三张照片。")),
         )
     ]
 

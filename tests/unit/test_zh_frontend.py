@@ -100,11 +100,37 @@ def test_punctuation_pauses_and_sentences(fe: MandarinFrontend) -> None:
     ]
 
 
-def test_latin_digits_and_symbols_are_dropped(fe: MandarinFrontend) -> None:
-    assert phones(fe, "我用iPhone拍照，123abc！@#") == ["sil ^ uo3 #0 ^ iong4 #1 p ai1 #0 zh ao4 sil"]
-    for text in ("", "   ", "abc 123", "。，！", "😀"):
+def test_symbols_and_emoji_are_dropped(fe: MandarinFrontend) -> None:
+    assert phones(fe, "我拍照，！@#😀") == ["sil ^ uo3 #0 p ai1 #0 zh ao4 sil"]
+    for text in ("", "   ", "。，！", "😀", "@#%"):
         assert fe.sentences(text) == []
         assert fe.to_ids(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("A股", "sil ^ ei1 #0 g u3 sil"),  # letter next to Han: its English name, in Mandarin sounds
+        ("a股", "sil ^ ei1 #0 g u3 sil"),  # any case
+        ("Ａ股", "sil ^ ei1 #0 g u3 sil"),  # full width
+        ("四G", "sil s ii4 #0 j i1 sil"),  # at the end of the text
+        ("X光", "sil ^ ai2 #0 k e4 #0 s ii1 #0 g uang1 sil"),  # a three-syllable name
+        ("GPT四o", "sil j i1 #0 p i1 #0 t i1 #0 s ii4 #0 ^ ou1 sil"),
+        ("NBA 球星", "sil ^ en1 #0 b i1 #0 ^ ei1 #1 q iou2 #0 x ing1 sil"),  # a space is a light break
+        ("U.S.A", "sil ^ iou1 #1 ^ ai2 #0 s ii1 #1 ^ ei1 sil"),  # dots inside a group do not end a sentence
+        ("第3", "sil d i4 #0 s an1 sil"),  # a stray digit is read, not dropped
+    ],
+)
+def test_latin_letters_and_digits_are_spelled(fe: MandarinFrontend, text: str, expected: str) -> None:
+    assert phones(fe, text) == [expected]
+
+
+def test_every_letter_has_syllables_the_model_knows(fe: MandarinFrontend) -> None:
+    for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789éÜ":
+        (ids,) = fe.to_ids(ch)
+        assert len(ids) >= 4, ch  # sil, at least one initial + final, sil, eos
+    names = {ch: fe.sentences(ch)[0][1:-1] for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+    assert len({" ".join(v) for v in names.values()}) == 26  # no two letters sound the same
 
 
 def test_ids_and_long_text_split(fe: MandarinFrontend) -> None:

@@ -13,6 +13,9 @@ Steps, per run of Han characters (anything else is a boundary, never an error):
 4. Baker symbols: ``sil``, ``initial final+tone`` per syllable (``^`` for a zero initial, ii/iii
    for the apical vowels, ``v`` for ü, y/w spelled as i/u finals), ``#0`` between syllables,
    ``#1``..``#3`` at punctuation/dropped text, ``sil`` at the end; sentences split at 。！？ etc.
+
+Latin letters and digits between Han runs are spelled with the Mandarin approximations of their
+names (``zh_letters``: A股 → ei1 gu3, 4G → si4 ji1), never dropped.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from pypinyin.converter import DefaultConverter
 from pypinyin.core import Pinyin
 from pypinyin.seg.mmseg import seg as _mmseg
 
-FRONTEND_VERSION = "zhfe-1"
+from ttsgate.engines.zh_letters import spelled
+
+FRONTEND_VERSION = "zhfe-2"  # 2: Latin letters and digits spelled (zh_letters)
 
 _INITIALS = "b c ch d f g h j k l m n p q r s sh t x z zh"
 INITIALS: tuple[str, ...] = tuple(_INITIALS.split())
@@ -204,15 +209,22 @@ class MandarinFrontend:
         yield from self._breaks(text[pos:])
 
     @staticmethod
-    def _breaks(gap: str) -> Iterator[int]:
-        for ch in gap:
-            if ch in _SENTENCE_END:
+    def _breaks(gap: str) -> Iterator[int | list[str]]:
+        """Text between Han runs: Latin letters and digits are spelled (``zh_letters``), the rest
+        are break levels (a dot inside a letter group, as in U.S.A, is a light break)."""
+        for k, ch in enumerate(gap):
+            letter = spelled(ch)
+            if letter is not None:
+                yield from ([initial, final] for initial, final in letter)
+            elif ch == "." and spelled(gap[k + 1 : k + 2] or " ") is not None:
+                yield 1
+            elif ch in _SENTENCE_END:
                 yield 4
             elif ch in _BREAK3:
                 yield 3
             elif ch in _BREAK2:
                 yield 2
-            else:  # spaces, brackets, quotes, dropped Latin letters/digits/symbols
+            else:  # spaces, brackets, quotes, dropped symbols
                 yield 1
 
     def _run(self, run: str) -> list[_Syl]:
