@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ttsgate.text.latin_zh import rules_latin_zh
 from ttsgate.text.numbers_zh import cardinal, decimal, digit_string, signed, year
 from ttsgate.text.ranges_zh import (
     measure_follows,
+    money_before,
     quantity_follows,
     ranges,
     scores,
@@ -196,7 +196,6 @@ def rules_zh(text: str, *, one: str = "幺") -> str:
     if not re.search(r"[0-9]", text):
         return text
     trad = is_traditional(text)
-    text = rules_latin_zh(text)  # v2.3.1 → V2.3.1, 1080P → 一零八零P (latin_zh.py)
 
     def ident(digits: str) -> str:
         return digit_string(digits, one=one)
@@ -263,8 +262,10 @@ def _ymd(m: re.Match[str]) -> str:
 
 def _ym(m: re.Match[str]) -> str:
     y, mo = m.group(1), m.group(2)
-    if not _valid_md(mo) or not 1000 <= int(y) <= 2999 or quantity_follows(m.string, m.end()):
-        return m.group(0)  # 2019.12米 is a decimal
+    if not _valid_md(mo) or not 1000 <= int(y) <= 2999:
+        return m.group(0)
+    if quantity_follows(m.string, m.end()) or money_before(m.string, m.start()):
+        return m.group(0)  # 2019.12米, ¥1345.01 are decimals
     return year(y) + "年" + cardinal(mo) + "月"
 
 

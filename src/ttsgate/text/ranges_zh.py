@@ -65,6 +65,7 @@ _QUANTITY = re.compile(
 )
 _UNIT = re.compile(r"\s?(?:" + _UNIT_SYMBOLS + "|" + alt(QUANTITY_WORDS) + ")")
 _DATE_WORD = re.compile(r"\s?(?:[月日号號点點时時]|" + alt(SEASON_WORDS) + ")")
+_MONEY_BEFORE = re.compile(r"(?:" + alt(CURRENCY_PREFIX) + r")\s?$")
 _TAIL = re.compile(r"\s*(?:[到至]|" + DASH + r")\s*[-+]?" + _NUM)
 
 _YEAR_SPAN = re.compile(_START + r"(\d{4})\s*(——|--|[-~—–到至])\s*(\d{4}|\d{1,2})(?![\d.:/]|\s*[-~—–]\s*\d)")
@@ -108,6 +109,11 @@ def quantity_follows(text: str, end: int) -> bool:
     return _QUANTITY.match(text, _ahead(text, end)) is not None
 
 
+def money_before(text: str, start: int) -> bool:
+    """A currency symbol or code is right before ``start`` (¥2019.12 and $2000-2010 are amounts)."""
+    return _MONEY_BEFORE.search(text[max(0, start - 5) : start]) is not None
+
+
 def _starts(text: str, pos: int, words: tuple[str, ...]) -> bool:
     return text.startswith(words, pos)
 
@@ -115,7 +121,7 @@ def _starts(text: str, pos: int, words: tuple[str, ...]) -> bool:
 def _year_span(m: re.Match[str]) -> str:
     text, end = m.string, m.end()
     a, sep, b = m.group(1), m.group(2), m.group(3)
-    if not 1000 <= int(a) <= 2999:
+    if not 1000 <= int(a) <= 2999 or money_before(text, m.start()):
         return m.group(0)
     conn = sep if sep in "到至" else "到"
     season = _starts(text, end, SEASON_WORDS)

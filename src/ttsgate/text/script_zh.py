@@ -32,7 +32,8 @@ _PAIRS = " ".join(
 )
 _S2T: dict[str, str] = {pair[0]: pair[1] for pair in _PAIRS.split()}
 _TABLE = str.maketrans(_S2T)
-_SIMPLIFIED = frozenset(_S2T)
+#: The Simplified characters of the pairs (none is ever written in Traditional text).
+SIMPLIFIED = frozenset(_S2T)
 _TRADITIONAL = frozenset(_S2T.values())
 #: Math words with 于, a character both scripts write (so not in the pairs).
 _WORDS = (("等于", "等於"), ("大于", "大於"), ("小于", "小於"))
@@ -45,7 +46,7 @@ def is_traditional(text: str) -> bool:
     for ch in text:
         if ch in _TRADITIONAL:
             trad += 1
-        elif ch in _SIMPLIFIED:
+        elif ch in SIMPLIFIED:
             simp += 1
     return trad > simp
 
