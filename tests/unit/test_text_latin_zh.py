@@ -97,6 +97,37 @@ def test_latin_inside_chinese(normalizer: TextNormalizer, text: str, expected: R
     assert runs(normalizer, text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the other rows of docs/reading.md's table
+        ("v8引擎", [("zh", "V八引擎")]),
+        ("Qwen2.5很好", [("en", "Qwen"), ("zh", "二点五很好")]),
+        ("720p视频", [("zh", "七二零P视频")]),
+        ("1Gbps光纤", [("zh", "一吉比特每秒光纤")]),
+        ("转速3000rpm", [("zh", "转速三千转每分钟")]),
+        ("面积5km²", [("zh", "面积五平方公里")]),
+        ("体积2m³", [("zh", "体积两立方米")]),
+        ("跑了5km", [("zh", "跑了五公里")]),
+        ("喝了500ml水", [("zh", "喝了五百毫升水")]),
+        ("主频3.2GHz", [("zh", "主频三点二吉赫兹")]),
+        ("气压101kPa", [("zh", "气压一百零一千帕")]),
+        ("7nm工艺", [("zh", "七纳米工艺")]),
+        ("7B模型", [("zh", "七B模型")]),
+        ("1TB硬盘", [("zh", "一T硬盘")]),
+        ("去ICBC办卡", [("zh", "去ICBC办卡")]),
+        ("学HTML", [("zh", "学HTML")]),
+        ("来自U.S.A", [("zh", "来自U.S.A")]),
+        ("下载app", [("zh", "下载app")]),
+        ("用ChatGPT写", [("zh", "用"), ("en", "ChatGPT"), ("zh", "写")]),
+        ("发e-mail给我", [("zh", "发"), ("en", "e-mail"), ("zh", "给我")]),
+        *[(w + "发布", [("en", w), ("zh", "发布")]) for w in ("COVID", "NASA", "NATO", "UNESCO", "JSON")],
+    ],
+)
+def test_documented_kinds(normalizer: TextNormalizer, text: str, expected: Runs) -> None:
+    assert runs(normalizer, text) == expected
+
+
 def test_letters_only_segment_in_a_chinese_document(normalizer: TextNormalizer) -> None:
     # a segment without Han text in a Chinese reply: initialisms and units are still Chinese
     assert runs(normalizer, "512MB", "zh") == [("zh", "五百一十二兆")]
