@@ -84,16 +84,19 @@ class SpeechPipeline:
         self.normalizer = normalizer
         self.lookahead = lookahead
 
-    def plan(self, text: str, voice: Voice, language: str | None = None) -> list[Segment]:
-        """Speakable segments of ``text``; 400 naming ``input`` when nothing in it can be spoken."""
+    def plan(
+        self, text: str, voice: Voice, language: str | None = None, param: str = "input"
+    ) -> list[Segment]:
+        """Speakable segments of ``text``; 400 naming ``param`` (the
+        request's field) when nothing in it can be spoken."""
         hint, verbatim = text_mode(voice, language)
         segments = [
             s for s in prepare(text, hint, normalizer=self.normalizer, verbatim_latin=verbatim) if s.runs
         ]
         if not segments:
             raise InvalidRequestError(
-                "input has nothing speakable after cleanup (only markup, emoji or punctuation?)",
-                param="input",
+                f"{param} has nothing speakable: only punctuation, symbols, emoji, markup or reasoning",
+                param=param,
                 code="empty_input",
             )
         return segments

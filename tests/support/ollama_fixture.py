@@ -9,7 +9,8 @@ and the durations. The model name picks the behaviour:
 - ``midfail``    a few tokens, then the in-band ``{"error":"…"}`` line (and the stream ends)
 - anything else  the reply for that model in ``replies`` (or ``replies["*"]``), token by token
 
-``token_s`` paces the tokens; ``sent`` records (perf_counter, token) per request and ``closed``
+``token_s`` paces the tokens; a ``PAUSE`` character in a reply is not sent but waits ``pause_s``
+(a tool call, a thinking phase); ``sent`` records (perf_counter, token) per request and ``closed``
 counts streams that ended because the client went away.
 """
 
@@ -34,6 +35,7 @@ from tests.support.servers import serve_app
 
 _TOKEN = re.compile(r"\s*[A-Za-z0-9'’]+|\s*[\u3400-\u9fff]{1,2}|\s*\S|\s+")
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
+PAUSE = "\u23f8"
 
 
 def tokenize(text: str) -> list[str]:
@@ -45,6 +47,7 @@ def tokenize(text: str) -> list[str]:
 class OllamaFixture:
     replies: dict[str, str]
     token_s: float = 0.0
+    pause_s: float = 0.0
     url: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
     sent: list[list[tuple[float, str]]] = field(default_factory=list)
@@ -111,6 +114,9 @@ class OllamaFixture:
         started = time.perf_counter_ns()
         try:
             for token in tokens:
+                if token.strip() == PAUSE:
+                    await asyncio.sleep(self.pause_s)
+                    continue
                 if self.token_s:
                     await asyncio.sleep(self.token_s)
                 record.append((time.perf_counter(), token))
@@ -149,8 +155,10 @@ def _line(payload: dict[str, Any]) -> bytes:
 
 
 @contextmanager
-def serve_ollama(replies: dict[str, str], *, token_s: float = 0.0) -> Iterator[OllamaFixture]:
-    fixture = OllamaFixture(replies=replies, token_s=token_s)
+def serve_ollama(
+    replies: dict[str, str], *, token_s: float = 0.0, pause_s: float = 0.0
+) -> Iterator[OllamaFixture]:
+    fixture = OllamaFixture(replies=replies, token_s=token_s, pause_s=pause_s)
     with serve_app(fixture.app()) as url:  # type: ignore[arg-type]
         fixture.url = url
         yield fixture

@@ -1,8 +1,10 @@
 """Text deltas (LLM tokens, WebSocket messages) → speakable ``Segment``s, as soon as each is certain.
 
-Deltas feed an ``IncrementalSegmenter``; every segment it emits goes through the text pipeline
+Deltas pass ``HiddenBlocks`` (reasoning, ``<details>`` and code fences are never spoken, even when
+their tags are split across deltas) and feed an ``IncrementalSegmenter``, which releases a finished
+sentence the moment its final mark arrives; every segment goes through the text pipeline
 (``prepare``: cleanup, language runs, normalization) and is yielded at once, so the first sentence
-is spoken while the rest of the reply is still being generated. A ``Flush`` item speaks whatever is
+is spoken while the rest of the reply is still being generated, however long the LLM then pauses. A ``Flush`` item speaks whatever is
 buffered now. Closing the generator closes the delta source (an LLM request is cancelled with it).
 """
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ttsgate.text import IncrementalSegmenter, Segment, TextNormalizer, prepare
+from ttsgate.text.hidden import HiddenBlocks
 
 T = TypeVar("T")
 
@@ -77,6 +80,7 @@ async def reply_segments(
     ``on_delta`` sees every text delta before the segment that contains it is yielded.
     """
     segmenter = IncrementalSegmenter(first_max=first_max, max_len=max_len)
+    hidden = HiddenBlocks(fences=True, lang="en" if lang_hint == "en" else "zh")
     emitted = 0
 
     def speakable(pieces: list[str]) -> list[Segment]:
@@ -105,10 +109,13 @@ async def reply_segments(
             else:
                 if on_delta is not None:
                     on_delta(delta)
-                pieces = segmenter.feed(delta)
+                visible, discard = hidden.feed(delta)
+                if discard:  # the reply began inside reasoning: what is not spoken yet is dropped
+                    segmenter.reset()
+                pieces = segmenter.feed(visible) if visible else []
             for seg in speakable(pieces):
                 yield seg
-        for seg in speakable(segmenter.flush()):
+        for seg in speakable(segmenter.feed(hidden.flush()) + segmenter.flush()):
             yield seg
     finally:
         aclose = getattr(deltas, "aclose", None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ttsgate.text.cleanup import clean_for_speech
 from ttsgate.text.live import IncrementalSegmenter
 from ttsgate.text.normalizer import TextNormalizer, parse_lang
-from ttsgate.text.pipeline import Segment, default_normalizer, expected_speech_s, prepare
+from ttsgate.text.pipeline import Segment, default_normalizer, expected_speech_s, has_speech, prepare
 from ttsgate.text.runs import detect_language, split_language_runs
 from ttsgate.text.segment import split_segments
 
@@ -21,6 +21,7 @@ __all__ = [
     "default_normalizer",
     "detect_language",
     "expected_speech_s",
+    "has_speech",
     "normalize",
     "parse_lang",
     "prepare",

@@ -71,7 +71,7 @@ def prepare(
         runs = tuple(
             (lang, spoken)
             for lang, run_text in split_language_runs(seg, default)
-            if (spoken := _speakable(norm, run_text, lang, verbatim_latin))
+            if has_speech(spoken := _speakable(norm, run_text, lang, verbatim_latin))
         )
         if runs:
             out.append(Segment(text=seg, runs=runs))
@@ -82,3 +82,14 @@ def _speakable(norm: TextNormalizer, text: str, lang: str, verbatim_latin: bool)
     if verbatim_latin and lang == "en":
         return text.strip()
     return norm.normalize(text, lang).strip()
+
+
+def has_speech(text: str) -> bool:
+    """Whether ``text`` holds something a voice can say: a letter or digit of any script.
+
+    The one rule for "nothing to speak" (docs/reading.md): punctuation (``。。。``, a lone ``”``),
+    symbols, emoji and markup alone are not speech. ``prepare`` applies it to each normalized run
+    (so a symbol the normalizer reads, ``%`` → 百分之 / percent, counts); a segment left without
+    runs is not a segment, and a request left without segments is refused (``SpeechPipeline.plan``).
+    """
+    return any(ch.isalnum() for ch in text)
