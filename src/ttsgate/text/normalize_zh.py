@@ -13,6 +13,7 @@ import unicodedata
 
 from ttsgate.text.numbers_zh import cardinal, decimal, digit_string, signed, year
 from ttsgate.text.ranges_zh import (
+    date_ranges,
     measure_follows,
     money_before,
     quantity_follows,
@@ -147,6 +148,7 @@ def _per_unit(m: re.Match[str]) -> str:
 
 def _time(m: re.Match[str]) -> str:
     hour, minute, second, ampm = m.group(1), m.group(2), m.group(3), m.group(4)
+    second = None if second == "00" else second  # 08:00:00 → 八点
     prefix = ""
     if ampm:
         prefix = "上午" if ampm.lower().startswith("a") else "下午"
@@ -204,7 +206,7 @@ def rules_zh(text: str, *, one: str = "幺") -> str:
     text = _ID.sub(lambda m: m.group(1) + m.group(2) + _digits_with_plus(m.group(3), one), text)
     text = _PHONE.sub(lambda m: ("加八六" if m.group(1) else "") + ident(m.group(2)), text)
     text = plus_codes(text, one=one)
-    text = _DATE_YMD.sub(_ymd, text)
+    text = _DATE_YMD.sub(_ymd, date_ranges(text))
     text = year_spans(text)
     text = _DATE_YM.sub(_ym, text)
     text = _DOTTED.sub(lambda m: "点".join(digit_string(g) for g in m.group(0).split(".")), text)

@@ -4,6 +4,8 @@ is still digits (``rules_zh`` runs these before it reads any number).
 A Mandarin speaker never says the hyphen or the tilde; what it stands for depends on the numbers
 around it and the words after them:
 
+- a range of written dates (``date_ranges``, before the dates are read): 2024.1.1-2024.1.3,
+  2023.09-2024.06 → …到…, 2024.1.1-1.3 → …到一月三日, 2023.09-至今 → …至今;
 - a year and a month (``year_spans``): 2019-11发布 → 二零一九年十一月发布; a span of years:
   2023-2024赛季, 2023-24赛季, 1990-1995 → 二零二三到二零二四赛季 … (both sides plausible years);
 - a score (``scores``), when the words around it say so (比分…, 以/队 right before, 取胜/平/负于 …
@@ -74,7 +76,7 @@ _PAIR = re.compile(
 )
 _CHAIN = re.compile(_START + r"\d+(?:-\d+){2,}(?![\d.])")
 _TIME_RANGE = re.compile(
-    _START + r"(\d{1,2}:\d{2}(?::\d{2})?)" + SEP + r"(?=(?:" + alt(TIME_OF_DAY) + r")?\s?\d)"
+    r"(?<![A-Za-z0-9.:])(\d{1,2}:\d{2}(?::\d{2})?)" + SEP + r"(?=(?:" + alt(TIME_OF_DAY) + r")?\s?\d)"
 )
 _SUFFIXED = re.compile(
     _START + r"(" + _CURRENCY + r"[-+]?" + _NUM + r"(" + _SUFFIX + r"))" + SEP
@@ -82,6 +84,14 @@ _SUFFIXED = re.compile(
 )  # fmt: skip
 _ORDINALS = re.compile(r"(第\d+[\u3400-\u9fff]{0,3}?)" + SEP + r"(?=第\d)")
 _PLAIN = re.compile(_START + r"([-+]?)(" + _NUM + r")" + SEP + r"([-+]?)(" + _NUM + r")" + _END)
+_FULL_DATE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+_DATE_RANGE = re.compile(r"(?<![\d.])(" + _FULL_DATE + r")" + SEP + r"(?=" + _FULL_DATE + r"(?![\d.]))")
+_DATE_RANGE_SHORT = re.compile(
+    r"(?<![\d.])(" + _FULL_DATE + r")\s*(——|[-~—–到至])\s*(\d{1,2})[./](\d{1,2})(?![\d./])"
+)
+_MONTH_RANGE = re.compile(r"(?<![\d.])(\d{4}[/.]\d{1,2})" + SEP + r"(?=\d{4}[/.]\d{1,2}(?![\d./]))")
+_UNTIL_NOW = re.compile(r"(?<=[\d月日号號年])" + SEP + r"(至今|现在|現在|目前|今天|今)")
+_FRACTIONS = re.compile(r"(?<![\d./])(\d+/\d+)" + SEP + r"(?=\d+/\d+(?![\d./]))")
 _WEEKDAY = "(?:周|週|星期|礼拜|禮拜)"
 _WEEKDAY_RANGE = re.compile(
     r"(" + _WEEKDAY + r"[1-7一二三四五六日天])" + SEP + r"(?=" + _WEEKDAY + r"?[1-7一二三四五六日天])"
@@ -164,11 +174,17 @@ def scores(text: str) -> str:
     return _PAIR.sub(_score, text)
 
 
+_CALENDAR = frozenset("年月日号號点點时時分秒")
+
+
 def _same_kind(left: str, right: str | None) -> bool:
+    """Whether two suffixes belong to one range: none on the right, a shared character (天/天,
+    点半/点), both unit symbols (℃/°C) or both calendar words (1日-2024年1月3日)."""
     if not right:
         return True
     symbols = re.fullmatch(_UNIT_SYMBOLS, left) and re.fullmatch(_UNIT_SYMBOLS, right)
-    return bool(symbols) or bool(set(left) & set(right))
+    calendar = _CALENDAR & set(left) and _CALENDAR & set(right)
+    return bool(symbols) or bool(calendar) or bool(set(left) & set(right))
 
 
 def _suffixed(m: re.Match[str]) -> str:
@@ -193,6 +209,27 @@ def ranges(text: str, *, one: str = "幺") -> str:
     )
     text = _ORDINALS.sub(lambda m: m.group(1) + "到", text)
     return _PLAIN.sub(_plain, text)
+
+
+def _short_date(m: re.Match[str]) -> str:
+    month, day = int(m.group(3)), int(m.group(4))
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return m.group(0)
+    return m.group(1) + _to(m.group(2)) + cardinal(m.group(3)) + "月" + cardinal(m.group(4)) + "日"
+
+
+def _to(connector: str) -> str:
+    return connector if connector in "到至" else "到"
+
+
+def date_ranges(text: str) -> str:
+    """Ranges of written dates, before they are read: 2024.1.1-2024.1.3 / 2023.09-2024.06 → 到,
+    2024.1.1-1.3 → …到一月三日, 2023.09-至今 → …至今, 2023.09-现在 → …到现在."""
+    text = _DATE_RANGE.sub(lambda m: m.group(1) + "到", text)
+    text = _DATE_RANGE_SHORT.sub(_short_date, text)
+    text = _MONTH_RANGE.sub(lambda m: m.group(1) + "到", text)
+    text = _UNTIL_NOW.sub(lambda m: ("" if m.group(1) == "至今" else "到") + m.group(1), text)
+    return _FRACTIONS.sub(lambda m: m.group(1) + "到", text)
 
 
 def weekday_ranges(text: str) -> str:
