@@ -67,6 +67,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ttsgate.config import Settings
     from ttsgate.logging_setup import configure_logging
     from ttsgate.server import create_app
+    from ttsgate.server.drain import DrainingServer
     from ttsgate.server.serving import uvicorn_options
 
     overrides = {
@@ -90,15 +91,16 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings)
     # access_log=False: the middleware writes one access line per request (logger ttsgate.access).
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=5,  # after the drain: only what outlived TTSGATE_SHUTDOWN_GRACE_S
         **uvicorn_options(settings),  # header/keep-alive timeouts, header and WebSocket size limits
     )
+    DrainingServer(config, app.state.drain, settings.shutdown_grace_s).run()
     return 0
 
 

@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     cache_redirect: bool = Field(
         False, description="Answer a whole-request cache hit with 302 to /v1/audio/{key}.{fmt}."
     )
+    shutdown_grace_s: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="On SIGTERM: not ready, new requests 503, accepted streams finish; exit when none is "
+        "left or after this many seconds (a second signal exits at once).",
+    )
     wyoming_uri: str = Field(
         "",
         description="Also serve Home Assistant's Wyoming TTS protocol here, e.g. tcp://0.0.0.0:10200 "

@@ -21,6 +21,7 @@ from ttsgate.server import (
     routes_subtitles,
     routes_ws,
 )
+from ttsgate.server.drain import Drain, DrainMiddleware
 from ttsgate.server.errors import install_error_handlers
 from ttsgate.server.json_body import JSONBodyMiddleware
 from ttsgate.server.limits import BodyLimitMiddleware
@@ -77,6 +78,8 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware, limit_for=lambda path: chat_limit if path == routes_chat.ROUTE else body_limit
     )
+    app.state.drain = Drain()  # SIGTERM: finish accepted streams, refuse new ones (server/drain.py)
+    app.add_middleware(DrainMiddleware, drain=app.state.drain)
     # TTSGATE_METRICS=false: no request metrics (request ids and the access log stay), no /metrics.
     app.add_middleware(ObservabilityMiddleware, metrics=runtime.metrics if settings.metrics else None)
     return app
