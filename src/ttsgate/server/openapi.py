@@ -75,11 +75,38 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+# One SSE event (OpenAPI 3.2's itemSchema, as FastAPI writes it): ``data`` is a JSON object whose
+# ``type`` says what it carries (server/streaming.py; ``error`` ends a stream that failed mid-way).
+SSE_EVENT_TYPES = (
+    "speech.segment", "speech.audio.delta", "speech.audio.done", "chat.text.delta", "chat.text.done", "error",
+)  # fmt: skip
+SSE: dict[str, Any] = {
+    "itemSchema": {
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {
+                    "type": "object",
+                    "required": ["type"],
+                    "properties": {"type": {"type": "string", "enum": list(SSE_EVENT_TYPES)}},
+                },
+            },
+            "event": {"type": "string"},
+            "id": {"type": "string"},
+            "retry": {"type": "integer", "minimum": 0},
+        },
+    }
+}
+
+
 def audio(description: str, *, sse: bool = False) -> dict[int | str, dict[str, Any]]:
     """A 200 whose body is audio in the requested format (and SSE events where ``sse``)."""
     content = {media: BINARY for media in AUDIO_FORMATS.values()}
     if sse:
-        content["text/event-stream"] = TEXT
+        content["text/event-stream"] = SSE
     return {200: {"description": description, "content": content}}
 
 
