@@ -28,7 +28,8 @@ def serve_app(app: FastAPI, *, ready_timeout_s: float = 120.0) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    options = uvicorn_options(app.state.runtime.settings)
+    runtime = getattr(app.state, "runtime", None)  # a stand-in server (the Ollama fixture) has none
+    options = uvicorn_options(runtime.settings) if runtime is not None else {}
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
