@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ttsgate.text.latin_zh import rules_latin_zh
 from ttsgate.text.numbers_zh import cardinal, decimal, digit_string, signed, year
 from ttsgate.text.ranges_zh import (
     date_ranges,
@@ -198,6 +199,7 @@ def rules_zh(text: str, *, one: str = "幺") -> str:
     if not re.search(r"[0-9]", text):
         return text
     trad = is_traditional(text)
+    text = rules_latin_zh(text)  # v2.3.1 → V2.3.1, 1080P → 一零八零P (latin_zh.py)
 
     def ident(digits: str) -> str:
         return digit_string(digits, one=one)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ttsgate.text.latin_zh import LATIN_PER_UNITS, LATIN_UNITS
 from ttsgate.text.script_zh import with_traditional
 
 #: Unit symbol → spoken Chinese. Longest symbols first when building the regex.
@@ -46,17 +47,12 @@ UNITS: dict[str, str] = {
     "min": "分钟",
     "h": "小时",
     "s": "秒",
-    "TB": "TB",
-    "GB": "GB",
-    "MB": "MB",
-    "KB": "KB",
-    "kb": "KB",
-    "Mbps": "兆比特每秒",
     "dB": "分贝",
     "mmHg": "毫米汞柱",
     "kcal": "千卡",
     "cal": "卡",
     "亩": "亩",
+    **LATIN_UNITS,  # data sizes (MB → 兆, GB → G), rates, pressure… (latin_zh.py)
 }
 
 #: "X/Y" speed units, read 每Y X as WeTextProcessing does (10km/h → 每小时十公里).
@@ -64,6 +60,7 @@ PER_UNITS: dict[str, tuple[str, str]] = {
     "km/h": ("小时", "公里"),
     "m/s": ("秒", "米"),
     "km/s": ("秒", "公里"),
+    **LATIN_PER_UNITS,
 }
 
 #: Units after which a lone 2 is not 两 (temperatures, angles, bare letters).
