@@ -52,9 +52,11 @@ def test_every_error_status_has_the_error_schema(doc: dict[str, Any]) -> None:
      ("POST /v1/audio/subtitles", {"200", "400", "413", "500", "503", "504"}),
      ("GET /tts", {"200", "302", "400", "500", "503", "504"}),
      ("POST /api/chatts", {"200", "302", "400", "413", "500", "503", "504"}),
-     ("POST /v1/text/normalize", {"200", "400", "413", "500"}),
-     ("GET /v1/audio/{name}", {"200", "304", "400", "404", "500"}),
-     ("GET /ready", {"200", "503", "500"})],
+     ("POST /v1/text/normalize", {"200", "400", "413", "500", "503"}),
+     ("GET /v1/audio/{name}", {"200", "304", "400", "404", "500", "503"}),
+     ("GET /v1/audio/voices", {"200", "500", "503"}),
+     ("GET /ready", {"200", "503", "500"}),
+     ("GET /health", {"200", "500"})],
 )  # fmt: skip
 def test_statuses_per_route(doc: dict[str, Any], label: str, statuses: set[str]) -> None:
     assert set(dict(_operations(doc))[label]["responses"]) == statuses
@@ -62,8 +64,14 @@ def test_statuses_per_route(doc: dict[str, Any], label: str, statuses: set[str])
 
 def test_503_documents_retry_after(doc: dict[str, Any]) -> None:
     for label, op in _operations(doc):
-        if "503" in op["responses"] and label != "GET /ready":
+        if label not in ("GET /ready", "GET /health"):  # every route may 503 while draining
             assert "Retry-After" in op["responses"]["503"]["headers"], label
+
+
+def test_ready_503_is_not_ready_or_draining(doc: dict[str, Any]) -> None:
+    schema = doc["paths"]["/ready"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]
+    refs = {alt["$ref"].rsplit("/", 1)[1] for alt in schema["anyOf"]}
+    assert refs == {"Readiness", "Draining"}
 
 
 @pytest.mark.parametrize(

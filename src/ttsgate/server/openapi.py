@@ -57,6 +57,8 @@ _JSON = "application/json"
 _REF = "#/components/schemas/"
 _ERROR_REF = {"schema": {"$ref": _REF + "ErrorResponse"}}
 
+DRAIN_EXEMPT = frozenset({"/health", "/metrics"})  # answered while draining (server/drain.py)
+
 # What each kind of route can answer besides 200.
 BODY_ERRORS = (400, 413)
 SPEECH_ERRORS = (*BODY_ERRORS, 500, 503, 504)
@@ -117,13 +119,20 @@ def redirect() -> dict[int | str, dict[str, Any]]:
 
 
 def _tidy(schema: dict[str, Any]) -> dict[str, Any]:
-    """No 422 (validation errors are 400s); every operation may answer 500 for a bug."""
-    for item in schema.get("paths", {}).values():
+    """No 422 (validation errors are 400s); every operation may answer 500 for a bug, and all but
+    ``/health`` 503 while the server drains (server/drain.py)."""
+    for path, item in schema.get("paths", {}).items():
         for operation in item.values():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             if "500" not in responses:
                 responses["500"] = {"description": "Internal error (a bug).", "content": {_JSON: _ERROR_REF}}
+            if "503" not in responses and path not in DRAIN_EXEMPT:
+                responses["503"] = {
+                    "description": "Draining for a restart (code draining): retry on another replica.",
+                    "headers": _RETRY_AFTER,
+                    "content": {_JSON: _ERROR_REF},
+                }
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)

@@ -58,6 +58,12 @@ class Readiness(_Open):
     load: dict[str, dict[str, float]] | None = Field(None, description="engine → load figures")
 
 
+class Draining(_Open):
+    """``GET /ready`` while the server drains (SIGTERM; server/drain.py)."""
+
+    status: Literal["draining"]
+
+
 class NormalizedRun(_Open):
     language: str
     text: str

@@ -11,7 +11,15 @@ from ttsgate.exceptions import NotFoundError
 from ttsgate.metrics import CONTENT_TYPE_LATEST
 from ttsgate.server.openapi import BODY_ERRORS, errors
 from ttsgate.server.protocol import NormalizeBody
-from ttsgate.server.responses import AudioModelList, Health, ModelList, Normalized, Readiness, VoiceList
+from ttsgate.server.responses import (
+    AudioModelList,
+    Draining,
+    Health,
+    ModelList,
+    Normalized,
+    Readiness,
+    VoiceList,
+)
 from ttsgate.server.routes_speech import runtime_of
 from ttsgate.text import prepare
 
@@ -69,7 +77,7 @@ async def health() -> dict[str, str]:
     response_model=None,
     responses={
         200: {"model": Readiness, "description": "Every engine is loaded and warm."},
-        503: {"model": Readiness, "description": "Not ready yet (or an engine failed to load)."},
+        503: {"model": Readiness | Draining, "description": "Not ready (loading, failed) or draining."},
     },
 )
 async def ready(request: Request) -> JSONResponse:
