@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         "",
         description="Comma-separated engine names to load from the voice table (empty: all of them).",
     )
+    lexicon_file: Path | None = Field(
+        None,
+        description="Pronunciation lexicon (word<TAB>reading lines: pinyin, IPA in slashes or a respelling; "
+        "docs/reading.md); re-read when it changes, a broken edit keeps the last good one.",
+    )
     max_input_chars: int = Field(4096, ge=1, le=100_000, description="Longest accepted input text.")
     max_body_bytes: int | None = Field(
         None,

@@ -33,8 +33,10 @@ from ttsgate.audio.resample import resample
 from ttsgate.cache import AudioCache, cache_key
 from ttsgate.engines.base import Engine, SynthesisInput
 from ttsgate.exceptions import EngineError, InvalidRequestError
+from ttsgate.lexicon_store import LexiconStore
 from ttsgate.scheduler import Playback, Scheduler, Work
 from ttsgate.text import Segment, TextNormalizer, expected_speech_s, prepare
+from ttsgate.text.lexicon import Lexicon
 from ttsgate.voices import HAN_LANGUAGES, Voice, VoiceTable
 
 # Silence inserted before a segment, by how the previous one ended.
@@ -76,6 +78,7 @@ class SpeechPipeline:
         cache: AudioCache,
         normalizer: TextNormalizer,
         lookahead: int = 3,
+        lexicons: LexiconStore | None = None,
     ) -> None:
         self.table = table
         self.engines = engines
@@ -83,15 +86,23 @@ class SpeechPipeline:
         self.cache = cache
         self.normalizer = normalizer
         self.lookahead = lookahead
+        self.lexicons = lexicons or LexiconStore()
 
     def plan(
-        self, text: str, voice: Voice, language: str | None = None, param: str = "input"
+        self,
+        text: str,
+        voice: Voice,
+        language: str | None = None,
+        lexicon: Lexicon | None = None,
+        param: str = "input",
     ) -> list[Segment]:
-        """Speakable segments of ``text``; 400 naming ``param`` (the
+        """Speakable segments of ``text`` (``lexicon``'s readings applied); 400 naming ``param`` (the
         request's field) when nothing in it can be spoken."""
         hint, verbatim = text_mode(voice, language)
         segments = [
-            s for s in prepare(text, hint, normalizer=self.normalizer, verbatim_latin=verbatim) if s.runs
+            s
+            for s in prepare(text, hint, normalizer=self.normalizer, verbatim_latin=verbatim, lexicon=lexicon)
+            if s.runs
         ]
         if not segments:
             raise InvalidRequestError(

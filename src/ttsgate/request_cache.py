@@ -7,9 +7,9 @@ Three kinds of entry, all in the one ``AudioCache`` (so Redis shares them betwee
   what ``GET /v1/audio/{key}.{fmt}`` serves, and what a 302 redirect points at.
 * **encoded audio** under ``cache_key("encoded", request key, fmt)``: the GET route's encodings.
 * **front entries** under the *front key* = ``cache_key`` over the raw request (text, resolved voice,
-  speed, format) and a fingerprint of the loaded engines and voice table. The value is the request
-  key (64 ASCII bytes) followed by the complete encoded response, so a repeated request costs one
-  cache lookup: no text pipeline, no routing, no encoder.
+  speed, format, pronunciation-lexicon version) and a fingerprint of the loaded engines and voice
+  table. The value is the request key (64 ASCII bytes) followed by the complete encoded response,
+  so a repeated request costs one cache lookup: no text pipeline, no routing, no encoder.
 
 Entries are written only after a request has been spoken completely (an aborted or failed stream
 stores nothing) and only when its PCM is at most ``max_bytes``.
@@ -108,15 +108,25 @@ class RequestCache:
         return self._fingerprint[1]
 
     def front_key(
-        self, pipeline: SpeechPipeline, voice: Voice, text: str, speed: float, fmt: str, language: str | None
+        self,
+        pipeline: SpeechPipeline,
+        voice: Voice,
+        text: str,
+        speed: float,
+        fmt: str,
+        language: str | None,
+        lexicon: str = "",
     ) -> str:
+        """``lexicon``: the request's ``Lexicon.version`` (the file's entries and the request's):
+        a changed reading is never answered from the cache."""
         return cache_key(
-            "ttsgate-front-v2",
+            "ttsgate-front-v3",
             self.fingerprint(pipeline),
             repr(voice),
             f"{speed:.4f}",
             fmt,
             language or "",
+            lexicon,
             text,
         )
 

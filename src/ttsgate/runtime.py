@@ -20,6 +20,7 @@ from ttsgate.cache import AudioCache, create_cache
 from ttsgate.config import Settings
 from ttsgate.engines import Engine, SynthesisInput, create_engine
 from ttsgate.exceptions import NotReadyError
+from ttsgate.lexicon_store import LexiconStore
 from ttsgate.metrics import Metrics
 from ttsgate.pipeline import SpeechPipeline
 from ttsgate.scheduler import EngineLimits, MemoryGuard, Scheduler
@@ -55,6 +56,7 @@ class Runtime:
     metrics: Metrics
     cache: AudioCache
     normalizer: TextNormalizer
+    lexicons: LexiconStore = field(default_factory=LexiconStore)  # TTSGATE_LEXICON_FILE (+ a request's)
     engines: dict[str, Engine] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     scheduler: Scheduler | None = None
@@ -76,6 +78,7 @@ class Runtime:
             metrics=metrics,
             cache=create_cache(settings, metrics if settings.metrics else None),
             normalizer=TextNormalizer(),
+            lexicons=LexiconStore(settings.lexicon_file),
         )
 
     async def start(self, *, wait: bool = False) -> None:
@@ -141,6 +144,7 @@ class Runtime:
             cache=self.cache,
             normalizer=self.normalizer,
             lookahead=s.lookahead,
+            lexicons=self.lexicons,
         )
         self.ready = not self.failed
         if self.failed:

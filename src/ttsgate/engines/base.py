@@ -17,7 +17,10 @@ from ttsgate.audio.chunk import AudioChunk
 
 @dataclass(frozen=True, slots=True)
 class SynthesisInput:
-    """One segment to speak: normalized text in one language, for one voice of one engine."""
+    """One segment to speak: normalized text in one language, for one voice of one engine.
+
+    ``text`` may hold pronunciation-lexicon marks (a word with its pinyin or IPA, ``text/marks.py``):
+    an engine renders those it can honour and reads the rest as ``marks.plain(text)``."""
 
     text: str
     language: str  # BCP-47-ish primary tag as the voice table uses it: "zh", "en", "yue", ...

@@ -16,6 +16,7 @@ import numpy as np
 
 from ttsgate.engines.base import SynthesisInput
 from ttsgate.exceptions import InvalidRequestError
+from ttsgate.text import marks
 
 PARAM_KEYS = ("temperature", "top_p", "top_k", "refine_text", "oral", "laugh", "break")
 # ChatTTS's own punctuation map (Normalizer.character_simplifier), applied without its deletions.
@@ -93,7 +94,7 @@ class RequestParams:
             if not 0 <= v <= hi:
                 raise InvalidRequestError(f"engine {self._name!r}: {key} must be 0..{hi}", param="params")
             levels.append(f"[{key}_{v}]")
-        text = item.text.translate(self._punct)
+        text = marks.plain(item.text).translate(self._punct)  # lexicon readings: ChatTTS reads the word
         if not self._allow_control:
             text = text.replace("[", "").replace("]", "")
         return Row(

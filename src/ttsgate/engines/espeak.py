@@ -35,6 +35,7 @@ import numpy as np
 from ttsgate.audio.chunk import AudioChunk, Int16Array
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.exceptions import EngineError, InvalidRequestError
+from ttsgate.text import ipa, marks
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,19 @@ def sonic_stretch(lib: ctypes.CDLL, pcm: Int16Array, sample_rate: int, speed: fl
         return out[:got]
     finally:
         lib.sonicDestroyStream(stream)
+
+
+def render_marks(text: str, voice: str) -> str:
+    """Text for espeak-ng: a user's ``[[`` is not phoneme input (only the lexicon writes it), and a
+    lexicon IPA mark becomes espeak-ng's ``[[mnemonics]]`` for an English voice; any other mark (a
+    pinyin reading for a Chinese voice, IPA for another language) is read as its word."""
+    raw = text.replace("[[", "[ [").replace("]]", "] ]")
+    english = voice.lower().startswith("en")
+
+    def form(mark: marks.Mark) -> str | None:
+        return f" [[{ipa.to_espeak(mark.reading)}]] " if mark.kind == "ipa" and english else None
+
+    return marks.render(raw, form)
 
 
 class EspeakEngine:
@@ -191,7 +205,7 @@ class EspeakEngine:
             raise InvalidRequestError(
                 f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {item.speed}", param="speed"
             )
-        text = speakable_text(item.text)
+        text = speakable_text(render_marks(item.text, voice))
         if not text:
             return AudioChunk.silence(EMPTY_SILENCE_S, SAMPLE_RATE)
         wpm = max(MIN_WPM, round(DEFAULT_WPM * item.speed))

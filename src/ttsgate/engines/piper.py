@@ -52,6 +52,7 @@ from ttsgate.audio.chunk import AudioChunk, Float32Array
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.engines.espeak import speakable_text
 from ttsgate.exceptions import EngineError, InvalidRequestError
+from ttsgate.text import marks
 
 BUILTIN_PREFIX = "builtin:"
 # builtin name -> (package, file name inside the package's data/ folder)
@@ -101,6 +102,7 @@ class PiperEngine:
         self._synthesis_config_cls: Any = None
         self._sample_rate = 0
         self._length_scale = 1.0
+        self._reads_ipa = False  # an espeak-phonemized English voice takes lexicon IPA as [[...]]
         self._version = ""
         self._load_lock = threading.Lock()
 
@@ -154,6 +156,9 @@ class PiperEngine:
             self._version = f"{_ENGINE_REVISION}:{digest.hexdigest()[:16]}"
             self._sample_rate = int(voice.config.sample_rate)
             self._length_scale = float(voice.config.length_scale)
+            self._reads_ipa = str(config_dict.get("phoneme_type", "espeak")) == "espeak" and str(
+                config_dict.get("espeak", {}).get("voice", "")
+            ).startswith("en")
             self._synthesis_config_cls = SynthesisConfig
             self._voice = voice
 
@@ -170,8 +175,9 @@ class PiperEngine:
             raise InvalidRequestError(
                 f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {item.speed}", param="speed"
             )
-        # ``[[...]]`` would be read as raw phonemes by piper: plain text only.
-        text = speakable_text(item.text).replace("[[", "[ [").replace("]]", "] ]")
+        # ``[[...]]`` is read as raw phonemes by piper: only a lexicon reading may write it.
+        raw = item.text.replace("[[", "[ [").replace("]]", "] ]")
+        text = speakable_text(marks.render(raw, self._phonemes))
         if not text:
             return AudioChunk.silence(EMPTY_SILENCE_S, self._sample_rate)
         syn_config = self._synthesis_config_cls(
@@ -199,6 +205,10 @@ class PiperEngine:
             # One gain for the whole segment (piper's own normalization is per sentence).
             samples = samples * np.float32(0.95 / peak)
         return AudioChunk(np.clip(samples, -1.0, 1.0).astype(np.float32), self._sample_rate)
+
+    def _phonemes(self, mark: marks.Mark) -> str | None:
+        """A lexicon mark as piper input: English IPA as a raw phoneme block; else the word."""
+        return f" [[{mark.reading}]] " if mark.kind == "ipa" and self._reads_ipa else None
 
     def close(self) -> None:
         self._voice = None

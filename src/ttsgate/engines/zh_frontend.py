@@ -35,6 +35,7 @@ from pypinyin.core import Pinyin
 from pypinyin.seg.mmseg import seg as _mmseg
 
 from ttsgate.engines.zh_letters import spelled
+from ttsgate.text import marks
 
 FRONTEND_VERSION = "zhfe-2"  # 2: Latin letters and digits spelled (zh_letters)
 
@@ -198,10 +199,13 @@ class MandarinFrontend:
 
     def _tokens(self, text: str) -> Iterator[int | list[str]]:
         """Yields a syllable's symbols, or an int break level (1..3; 4 = sentence end)."""
+        text, pins = marks.pinned(text, "pinyin")  # pronunciation-lexicon readings (text/marks.py)
         pos = 0
         for m in _HAN.finditer(text):
             yield from self._breaks(text[pos : m.start()])
-            for syl in self._run(m.group()):
+            s, e = m.span()
+            at = {k - s: tuple(p.reading.split()) for k, p in pins.items() if s <= k < e}
+            for syl in self._run(m.group(), at):
                 phones = list(split_pinyin(syl.pinyin) or ("^", "e"))
                 phones[1] += str(syl.tone)
                 yield [*phones, "er5"] if syl.erhua else phones
@@ -227,7 +231,9 @@ class MandarinFrontend:
             else:  # spaces, brackets, quotes, dropped symbols
                 yield 1
 
-    def _run(self, run: str) -> list[_Syl]:
+    def _run(self, run: str, pins: Mapping[int, tuple[str, ...]] | None = None) -> list[_Syl]:
+        """The syllables of a run of Han characters; ``pins``: {offset: syllables} given by the
+        pronunciation lexicon, each a word of its own that the overrides do not touch."""
         words = list(_mmseg.cut(run))
         raw = [p[0] for p in self._pinyin.pinyin(run, style=Style.TONE3, errors=_unknown)]
         if len(raw) != len(run) or sum(map(len, words)) != len(run):  # never expected; stay aligned
@@ -239,8 +245,17 @@ class MandarinFrontend:
         word_no = [i for i, w in enumerate(words) for _ in w]
         fixed = [False] * len(run)
         i, next_word = 0, len(words)
+        for at, given in (pins or {}).items():
+            n = len(given)
+            raw[at : at + n] = list(given)
+            fixed[at : at + n] = [True] * n
+            word_no[at : at + n] = [next_word] * n
+            final[at : at + n] = [False] * (n - 1) + [True]
+            next_word += 1
         while i < len(run):  # longest-match overrides
             for length in range(min(self._max_len, len(run) - i), 0, -1):
+                if pins and any(fixed[i : i + length]):
+                    continue
                 sylls = self._overrides.get(run[i : i + length])
                 if sylls is not None:
                     raw[i : i + length] = list(sylls)

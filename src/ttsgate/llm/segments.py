@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from ttsgate.text import IncrementalSegmenter, Segment, TextNormalizer, prepare
 from ttsgate.text.hidden import HiddenBlocks
+from ttsgate.text.lexicon import Lexicon
 
 T = TypeVar("T")
 
@@ -74,10 +75,12 @@ async def reply_segments(
     on_delta: Callable[[str], None] | None = None,
     first_max: int = 20,
     max_len: int = 80,
+    lexicon: Lexicon | None = None,
 ) -> AsyncGenerator[Segment, None]:
     """Speakable segments of the text in ``deltas``, in order (segments with nothing speakable are dropped).
 
-    ``on_delta`` sees every text delta before the segment that contains it is yielded.
+    ``on_delta`` sees every text delta before the segment that contains it is yielded; ``lexicon``
+    is applied to every segment (``prepare``).
     """
     segmenter = IncrementalSegmenter(first_max=first_max, max_len=max_len)
     hidden = HiddenBlocks(fences=True, lang="en" if lang_hint == "en" else "zh")
@@ -96,6 +99,7 @@ async def reply_segments(
                 first_max=limit,
                 max_len=max_len,
                 verbatim_latin=verbatim_latin,
+                lexicon=lexicon,
             ):
                 if seg.runs:
                     emitted += 1

@@ -14,6 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 AudioFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=32)]
 Speed = Annotated[float, Field(ge=0.25, le=4.0, description="0.25–4.0; 1.0 is the voice's natural pace.")]
+LexiconEntries = Annotated[
+    dict[str, str] | None,
+    Field(
+        description="Pronunciation lexicon for this request, over the server's file (docs/reading.md): "
+        '{"乐清": "yue4 qing1", "Nginx": "engine x", "Siobhan": "/ʃɪˈvɔːn/"}. Mandarin words take pinyin '
+        "with tones 1-5 (one syllable per character), English words a respelling or IPA in slashes; "
+        "at most 200 entries, words up to 64 characters.",
+        examples=[{"乐清": "yue4 qing1", "Nginx": "engine x"}],
+    ),
+]
 
 
 class RequestModel(BaseModel):
@@ -37,6 +47,8 @@ class VoiceChoice(RequestModel):
         description="Dialect for Han text, e.g. 'yue' speaks Chinese text in Cantonese (the routing "
         "table's voice for it). Unset: the voice's own Han language, else Mandarin.",
     )
+
+    lexicon: LexiconEntries = None
 
     @property
     def voice_id(self) -> str:
@@ -80,6 +92,7 @@ class ChattsBody(RequestModel):
     voice_settings: ChattsVoiceSettings | None = None
     stream: bool = True
     response_format: AudioFormat = "wav"
+    lexicon: LexiconEntries = None
 
     def resolved(self) -> tuple[str, float]:
         vs = self.voice_settings or ChattsVoiceSettings()
@@ -98,6 +111,7 @@ class ChattsBody(RequestModel):
 class NormalizeBody(RequestModel):
     input: str = Field(min_length=1)
     lang: Literal["zh", "en"] = "zh"
+    lexicon: LexiconEntries = None
 
 
 class ChatMessageBody(RequestModel):

@@ -45,6 +45,7 @@ async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
     started = time.perf_counter()
     rt: Runtime = request.app.state.runtime
     voice = rt.table.resolve(body.voice_id)
+    lexicon = rt.lexicons.lexicon(body.lexicon)  # validated before the LLM is asked
     pipeline = rt.require_ready()
     backend = create_backend(rt.settings, rt.require_llm_http())
     messages = [ChatMessage(role=m.role, content=m.content) for m in body.messages]
@@ -61,7 +62,12 @@ async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
     on_delta = deltas.put_nowait if sse else None
     hint, verbatim = text_mode(voice, body.language)
     segments = reply_segments(
-        tokens, normalizer=pipeline.normalizer, lang_hint=hint, verbatim_latin=verbatim, on_delta=on_delta
+        tokens,
+        normalizer=pipeline.normalizer,
+        lang_hint=hint,
+        verbatim_latin=verbatim,
+        on_delta=on_delta,
+        lexicon=lexicon,
     )
     encoder = create_encoder(body.response_format)
     opts = SpeechOptions(

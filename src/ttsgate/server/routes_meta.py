@@ -22,6 +22,7 @@ from ttsgate.server.responses import (
 )
 from ttsgate.server.routes_speech import runtime_of
 from ttsgate.text import prepare
+from ttsgate.text.lexicon_apply import report
 
 router = APIRouter()
 
@@ -105,11 +106,6 @@ async def metrics(request: Request) -> Response:
 )
 async def normalize(body: NormalizeBody, request: Request) -> dict[str, Any]:
     rt = runtime_of(request)
-    segments = prepare(body.input, body.lang, normalizer=rt.normalizer)
-    normalized = "".join(text for seg in segments for _, text in seg.runs)
-    return {
-        "normalized": normalized,
-        "segments": [
-            {"text": s.text, "runs": [{"language": lang, "text": t} for lang, t in s.runs]} for s in segments
-        ],
-    }
+    lexicon = rt.lexicons.lexicon(body.lexicon)  # the file's entries (re-read if changed) + the request's
+    segments = prepare(body.input, body.lang, normalizer=rt.normalizer, lexicon=lexicon)
+    return report(segments, lexicon)

@@ -3,7 +3,9 @@ validate, plan, await the first segment (so failures before audio get a real sta
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Mapping
 from functools import partial
 from typing import Annotated
 
@@ -11,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from ttsgate.audio.encode import create_encoder
-from ttsgate.exceptions import InputTooLongError
+from ttsgate.exceptions import InputTooLongError, InvalidRequestError
 from ttsgate.pipeline import SpeechOptions
 from ttsgate.request_cache import finalize_wav
 from ttsgate.runtime import Runtime
@@ -40,6 +42,7 @@ async def _speak(
     sse: bool = False,
     stream: bool = True,
     language: str | None = None,
+    lexicon: Mapping[str, str] | None = None,
 ) -> Response:
     """Speak ``text``; errors name OpenAI's fields (``input``, ``voice``, ``speed``): a route whose
     client calls them otherwise wraps the call in ``client_names``."""
@@ -51,13 +54,16 @@ async def _speak(
             f"input is {len(text)} characters; the limit is {limit}", param="input", code="input_too_long"
         )
     voice = rt.table.resolve(voice_id)
+    lex = rt.lexicons.lexicon(lexicon)  # the file's entries (re-read if changed) + the request's
     pipeline = rt.require_ready()
     rc = request_cache_of(request)
     respond = partial(cached_response, request, rt, route=route, started=started, fmt=fmt)
-    front = rc.front_key(pipeline, voice, text, speed, fmt, language) if rc.enabled and not sse else None
+    front = None
+    if rc.enabled and not sse:
+        front = rc.front_key(pipeline, voice, text, speed, fmt, language, lex.version)
     if front is not None and (found := await rc.front(front)) is not None:
         return await respond(request_key=found.request_key, data=found.data)
-    segments = pipeline.plan(text, voice, language)
+    segments = pipeline.plan(text, voice, language, lexicon=lex)
     opts = SpeechOptions(voice=voice, speed=speed, timeout_s=rt.settings.request_timeout_s, language=language)
     rec = None
     if rc.enabled:
@@ -113,6 +119,7 @@ async def create_speech(body: SpeechBody, request: Request) -> Response:
         fmt=body.response_format,
         sse=body.stream_format == "sse",
         language=body.language,
+        lexicon=body.lexicon,
     )
 
 
@@ -131,6 +138,10 @@ async def seed_tts(
     speed: Annotated[Speed, Query()] = 1.0,
     response_format: Annotated[AudioFormat, Query()] = "wav",
     language: Annotated[Language | None, Query(description="Dialect for Han text, e.g. yue.")] = None,
+    lexicon: Annotated[
+        str | None,
+        Query(max_length=16384, description='Pronunciation lexicon, a JSON object: {"乐清": "yue4 qing1"}'),
+    ] = None,
 ) -> Response:
     with client_names({"input": "text", "voice": "voice_id"}):
         return await _speak(
@@ -141,6 +152,7 @@ async def seed_tts(
             speed=speed,
             fmt=response_format,
             language=language,
+            lexicon=query_lexicon(lexicon),
         )
 
 
@@ -162,4 +174,22 @@ async def seed_chatts(body: ChattsBody, request: Request) -> Response:
             speed=speed,
             fmt=body.response_format,
             stream=body.stream,
+            lexicon=body.lexicon,
         )
+
+
+def query_lexicon(raw: str | None) -> dict[str, str] | None:
+    """The ``lexicon`` query parameter: a JSON object of strings (400 naming ``lexicon`` otherwise)."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise InvalidRequestError(
+            'lexicon: must be a JSON object of strings, e.g. {"乐清": "yue4 qing1"}',
+            param="lexicon",
+            code="invalid_lexicon",
+        )
+    return value

@@ -51,8 +51,9 @@ async def create_subtitles(body: SubtitlesBody, request: Request) -> Response:
             code="input_too_long",
         )
     voice = rt.table.resolve(body.voice_id)
+    lexicon = rt.lexicons.lexicon(body.lexicon)
     pipeline = rt.require_ready()
-    segments = pipeline.plan(body.input, voice, body.language)
+    segments = pipeline.plan(body.input, voice, body.language, lexicon=lexicon)
     opts = SpeechOptions(
         voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s, language=body.language
     )

@@ -38,6 +38,7 @@ from ttsgate.runtime import Runtime
 from ttsgate.server.errors import error_body, validation_to_error
 from ttsgate.server.protocol import WsStartMessage
 from ttsgate.server.streaming import closing_source, pcm_pieces
+from ttsgate.text.lexicon import Lexicon
 
 router = APIRouter()
 
@@ -76,12 +77,15 @@ async def speech_ws(ws: WebSocket) -> None:
     try:
         start = await asyncio.wait_for(_read_start(ws), START_TIMEOUT_S)
         voice = rt.table.resolve(start.voice_id)
+        lexicon = rt.lexicons.lexicon(start.lexicon)  # the file's entries now + the start message's
         pipeline = rt.require_ready()
         encoder = create_encoder(start.response_format)
         opts = SpeechOptions(
             voice=voice, speed=start.speed, timeout_s=rt.settings.request_timeout_s, language=start.language
         )
-        await _Session(ws, pipeline, opts, encoder, max_chars=rt.settings.max_input_chars).run()
+        await _Session(
+            ws, pipeline, opts, encoder, max_chars=rt.settings.max_input_chars, lexicon=lexicon
+        ).run()
     except TimeoutError:
         await _close_with(
             ws, InvalidRequestError(f"no start message within {START_TIMEOUT_S:.0f} s", param="type")
@@ -135,12 +139,14 @@ class _Session:
         encoder: StreamEncoder,
         *,
         max_chars: int,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.ws = ws
         self.pipeline = pipeline
         self.opts = opts
         self.encoder = encoder
         self.max_chars = max_chars
+        self.lexicon = lexicon
         self.inbox: asyncio.Queue[str | Flush | None] = asyncio.Queue(INBOX)
         self.outbox: asyncio.Queue[SpokenSegment | None] = asyncio.Queue(SEND_QUEUE)
 
@@ -195,7 +201,11 @@ class _Session:
     async def _produce(self) -> None:
         hint, verbatim = text_mode(self.opts.voice, self.opts.language)
         segments = reply_segments(
-            self._deltas(), normalizer=self.pipeline.normalizer, lang_hint=hint, verbatim_latin=verbatim
+            self._deltas(),
+            normalizer=self.pipeline.normalizer,
+            lang_hint=hint,
+            verbatim_latin=verbatim,
+            lexicon=self.lexicon,
         )
         spoken = closing_source(self.pipeline.stream(segments, self.opts), segments)
         try:

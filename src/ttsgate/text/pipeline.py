@@ -5,7 +5,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from ttsgate.text import marks
 from ttsgate.text.cleanup import clean_for_speech
+from ttsgate.text.lexicon import Entry, Lexicon
+from ttsgate.text.lexicon_apply import lexicon_runs
 from ttsgate.text.normalizer import TextNormalizer, parse_lang
 from ttsgate.text.runs import RunLang, detect_language, split_language_runs
 from ttsgate.text.segment import split_segments
@@ -16,11 +19,13 @@ class Segment:
     """One unit of synthesis.
 
     ``text`` is the display text (for subtitles); ``runs`` are (language, normalised speakable
-    text) pairs in order, each to be spoken by a voice of that language.
+    text) pairs in order, each to be spoken by a voice of that language (a run's text may hold
+    lexicon marks, ``text/marks.py``); ``lexicon`` the pronunciation-lexicon entries applied, in order.
     """
 
     text: str
     runs: tuple[tuple[str, str], ...]
+    lexicon: tuple[Entry, ...] = ()
 
     def expected_audio_s(self, speed: float = 1.0) -> float:
         """A rough length of this segment's speech (``expected_speech_s`` of its runs)."""
@@ -31,6 +36,7 @@ def expected_speech_s(text: str, speed: float = 1.0) -> float:
     """A rough length of the speech of spoken (normalized) text: ~4.5 Han characters or ~14 other
     characters per second at ``speed`` 1. Used to schedule (when audio will be needed, how much
     work is queued), never to cut audio."""
+    text = marks.plain(text)
     han = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
     return (han / 4.5 + (len(text) - han) / 14.0) / max(speed, 0.1)
 
@@ -53,6 +59,7 @@ def prepare(
     first_max: int = 20,
     max_len: int = 80,
     verbatim_latin: bool = False,
+    lexicon: Lexicon | None = None,
 ) -> list[Segment]:
     """Clean LLM output, split it for streaming, route runs by language and normalise each run.
 
@@ -60,14 +67,23 @@ def prepare(
     have no script of their own (digits only); when absent it comes from the text (mostly Han → zh).
     ``verbatim_latin`` leaves Latin-script runs unnormalised (labelled "en" as the script), for a
     voice of another Latin-script language whose engine reads numbers itself (espeak-ng's French…).
+    ``lexicon``: pronunciation entries applied to each segment before its runs are normalized
+    (``text/lexicon_apply.py``).
     """
     norm = normalizer or default_normalizer()
-    cleaned = clean_for_speech(text)
+    cleaned = clean_for_speech(marks.strip_reserved(text))
     default: RunLang = (
         detect_language(cleaned) if lang_hint in (None, "", "auto") else parse_lang(lang_hint or "zh")
     )
     out: list[Segment] = []
     for seg in split_segments(cleaned, first_max=first_max, max_len=max_len):
+        if lexicon and (
+            applied := lexicon_runs(
+                seg, default, lexicon, lambda t, lang: _speakable(norm, t, lang, verbatim_latin, strip=False)
+            )
+        ):
+            out.append(Segment(text=seg, runs=applied[0], lexicon=applied[1]))
+            continue
         runs = tuple(
             (lang, spoken)
             for lang, run_text in split_language_runs(seg, default)
@@ -78,10 +94,9 @@ def prepare(
     return out
 
 
-def _speakable(norm: TextNormalizer, text: str, lang: str, verbatim_latin: bool) -> str:
-    if verbatim_latin and lang == "en":
-        return text.strip()
-    return norm.normalize(text, lang).strip()
+def _speakable(norm: TextNormalizer, text: str, lang: str, verbatim_latin: bool, strip: bool = True) -> str:
+    spoken = text if verbatim_latin and lang == "en" else norm.normalize(text, lang)
+    return spoken.strip() if strip else spoken
 
 
 def has_speech(text: str) -> bool:
