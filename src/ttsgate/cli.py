@@ -89,7 +89,11 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"ttsgate: invalid setting {name}: {err['msg']}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format, settings.log_level)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # a malformed voice table, keys file…: say which, without a traceback
+        print(f"ttsgate: {exc}", file=sys.stderr)
+        return 2
     # access_log=False: the middleware writes one access line per request (logger ttsgate.access).
     config = uvicorn.Config(
         app,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -26,6 +27,7 @@ from ttsgate.exceptions import (
     ERROR_TYPES,
     EngineError,
     OverloadedError,
+    RateLimitError,
     TTSGateError,
     UpstreamUnavailableError,
 )
@@ -45,14 +47,25 @@ def error_from_response(status: int, headers: httpx.Headers, body: bytes) -> TTS
         param, code = err.get("param"), err.get("code")
     except (ValueError, KeyError, TypeError, AttributeError):
         etype, message, param, code = "", body[:200].decode("utf-8", "replace"), None, None
-    if etype == OverloadedError.error_type:
+    if etype in (OverloadedError.error_type, RateLimitError.error_type):
         try:
             retry = float(headers.get("retry-after", "1"))
         except ValueError:
             retry = 1.0
+        if etype == RateLimitError.error_type:
+            return RateLimitError(message or f"HTTP {status}", retry_after_s=retry)
         return OverloadedError(message or f"HTTP {status}", retry_after_s=retry)
     cls = ERROR_CODES.get(str(code)) or ERROR_TYPES.get(etype, TTSGateError)
     return cls(message or f"HTTP {status}", param=param, code=code)
+
+
+def auth_headers(api_key: str | None, headers: Any = None) -> dict[str, str]:
+    """``headers`` plus ``Authorization: Bearer`` for ``api_key`` (else ``TTSGATE_API_KEY``, if set)."""
+    out = dict(headers or {})
+    key = api_key or os.environ.get("TTSGATE_API_KEY")
+    if key:
+        out["Authorization"] = f"Bearer {key}"
+    return out
 
 
 def _retry_wait(err: TTSGateError, attempt: int, retries: int, cap_s: float) -> float:
@@ -76,8 +89,10 @@ class AsyncClient:
         timeout: float = 120.0,
         retries: int = 0,
         max_retry_wait_s: float = 30.0,
+        api_key: str | None = None,
         **httpx_kwargs: Any,
     ) -> None:
+        httpx_kwargs["headers"] = auth_headers(api_key, httpx_kwargs.get("headers"))
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, **httpx_kwargs)
         self._retries, self._retry_cap_s = retries, max_retry_wait_s
 
@@ -153,8 +168,10 @@ class Client:
         timeout: float = 120.0,
         retries: int = 0,
         max_retry_wait_s: float = 30.0,
+        api_key: str | None = None,
         **httpx_kwargs: Any,
     ) -> None:
+        httpx_kwargs["headers"] = auth_headers(api_key, httpx_kwargs.get("headers"))
         self._http = httpx.Client(base_url=base_url, timeout=timeout, **httpx_kwargs)
         self._retries, self._retry_cap_s = retries, max_retry_wait_s
 

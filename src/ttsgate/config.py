@@ -114,6 +114,37 @@ class Settings(BaseSettings):
     cache_redirect: bool = Field(
         False, description="Answer a whole-request cache hit with 302 to /v1/audio/{key}.{fmt}."
     )
+    api_keys: str = Field(
+        "",
+        description="Comma-separated API keys (clients send Authorization: Bearer KEY); empty and no "
+        "TTSGATE_API_KEYS_FILE: no authentication.",
+    )
+    api_keys_file: Path | None = Field(
+        None, description="API keys, one per line: KEY [name=NAME] [rpm=N] [cpm=N] (README, API keys)."
+    )
+    rate_limit_rpm: int = Field(0, ge=0, description="Requests per minute per API key by default (0: none).")
+    rate_limit_cpm: int = Field(
+        0, ge=0, description="Input characters per minute per API key by default (0: none)."
+    )
+    metrics_require_key: bool = Field(False, description="/metrics needs an API key too (when keys are on).")
+    ws_allowed_origins: str = Field(
+        "",
+        description="Web origins allowed to open the WebSocket besides the server's own (comma-separated, "
+        "e.g. https://app.example.com; * for any). Clients that send no Origin are not affected.",
+    )
+    llm_allowed_models: str = Field(
+        "",
+        description="LLM models /v1/chat/speech clients may ask for besides TTSGATE_LLM_MODEL "
+        "(comma-separated; * for any).",
+    )
+    llm_allowed_options: str = Field(
+        "",
+        description="LLM options clients may pass through (comma-separated, e.g. temperature,top_p; "
+        "* for any); others are refused. max_tokens is always allowed, up to TTSGATE_LLM_MAX_TOKENS.",
+    )
+    llm_max_tokens: int = Field(
+        1024, ge=1, le=1_000_000, description="Longest LLM reply asked for, in tokens."
+    )
     shutdown_grace_s: float = Field(
         60.0,
         ge=0,

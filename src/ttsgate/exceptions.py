@@ -9,7 +9,10 @@ where they happen, with ``raise ... from exc``.
     ├── InvalidRequestError            400  invalid_request_error  (names the field in ``param``)
     │   ├── VoiceNotFoundError         400  (message lists the valid voices)
     │   ├── InputTooLongError          400
-    │   └── PayloadTooLargeError       413  (a request body or WebSocket message over the byte limit)
+    │   ├── PayloadTooLargeError       413  (a request body or WebSocket message over the byte limit)
+    │   ├── AuthenticationError        401  (code invalid_api_key; missing or wrong API key)
+    │   └── ForbiddenOriginError       403  (a WebSocket from a web page of another origin)
+    ├── RateLimitError                 429  rate_limit_exceeded  (carries ``retry_after_s``)
     ├── NotFoundError                  404  not_found_error
     ├── OverloadedError                503  server_overloaded  (carries ``retry_after_s``)
     ├── NotReadyError                  503  not_ready
@@ -59,6 +62,32 @@ class PayloadTooLargeError(InvalidRequestError):
         return cls(f"{what} is over the limit of {limit} bytes", param="body", code="body_too_large")
 
 
+class AuthenticationError(InvalidRequestError):
+    """No API key, or not one of the configured keys (OpenAI's 401 shape)."""
+
+    def __init__(
+        self, message: str, *, param: str | None = None, code: str | None = "invalid_api_key"
+    ) -> None:
+        super().__init__(message, param=param, code=code)
+
+
+class ForbiddenOriginError(InvalidRequestError):
+    """A browser connection from an origin not allowed by ``TTSGATE_WS_ALLOWED_ORIGINS``."""
+
+    def __init__(
+        self, message: str, *, param: str | None = "Origin", code: str | None = "origin_not_allowed"
+    ) -> None:
+        super().__init__(message, param=param, code=code)
+
+
+class RateLimitError(TTSGateError):
+    error_type = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message, code="rate_limit_exceeded")
+        self.retry_after_s = retry_after_s
+
+
 class NotFoundError(TTSGateError):
     error_type = "not_found_error"
 
@@ -95,6 +124,8 @@ class EngineError(TTSGateError):
 ERROR_CODES: dict[str, type[TTSGateError]] = {
     "voice_not_found": VoiceNotFoundError,
     "body_too_large": PayloadTooLargeError,
+    "invalid_api_key": AuthenticationError,
+    "origin_not_allowed": ForbiddenOriginError,
 }
 
 # type -> class, used by the client library to raise the same class the server raised.

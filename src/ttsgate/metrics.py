@@ -114,6 +114,18 @@ class Metrics:
         self.engine_ready = Gauge(
             "ttsgate_engine_ready", "1 when the engine is loaded and warm", ["engine"], registry=r
         )
+        self.key_requests = Counter(
+            "ttsgate_key_requests", "Requests admitted per API key (TTSGATE_API_KEYS)", ["key"], registry=r
+        )
+        self.key_characters = Counter(
+            "ttsgate_key_input_characters", "Input characters charged per API key", ["key"], registry=r
+        )
+
+    def init_keys(self, names: list[str]) -> None:
+        """Every configured key's counters at 0, so rates and alerts work from the start."""
+        for name in names:
+            self.key_requests.labels(name)
+            self.key_characters.labels(name)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

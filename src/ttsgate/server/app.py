@@ -21,6 +21,7 @@ from ttsgate.server import (
     routes_subtitles,
     routes_ws,
 )
+from ttsgate.server.access import AccessMiddleware, build_access
 from ttsgate.server.drain import Drain, DrainMiddleware
 from ttsgate.server.errors import install_error_handlers
 from ttsgate.server.json_body import JSONBodyMiddleware
@@ -53,6 +54,7 @@ def create_app(
         finally:
             if wyoming is not None:
                 await wyoming.stop()
+            await app.state.access.limiter.close()
             await runtime.close()
 
     app = FastAPI(
@@ -78,6 +80,8 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware, limit_for=lambda path: chat_limit if path == routes_chat.ROUTE else body_limit
     )
+    app.state.access = build_access(settings, runtime.metrics)  # API keys, rate limits, WS Origin
+    app.add_middleware(AccessMiddleware, access=app.state.access)
     app.state.drain = Drain()  # SIGTERM: finish accepted streams, refuse new ones (server/drain.py)
     app.add_middleware(DrainMiddleware, drain=app.state.drain)
     # TTSGATE_METRICS=false: no request metrics (request ids and the access log stay), no /metrics.

@@ -17,12 +17,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ttsgate.exceptions import (
+    AuthenticationError,
     EngineError,
+    ForbiddenOriginError,
     InvalidRequestError,
     NotFoundError,
     NotReadyError,
     OverloadedError,
     PayloadTooLargeError,
+    RateLimitError,
     RequestTimeoutError,
     TTSGateError,
     UpstreamError,
@@ -35,6 +38,9 @@ log = logging.getLogger("ttsgate.server")
 # Most specific first: the first class an exception is an instance of decides its status.
 STATUS_TABLE: tuple[tuple[type[TTSGateError], int], ...] = (
     (PayloadTooLargeError, 413),
+    (AuthenticationError, 401),
+    (ForbiddenOriginError, 403),
+    (RateLimitError, 429),
     (InvalidRequestError, 400),
     (NotFoundError, 404),
     (OverloadedError, 503),
@@ -69,7 +75,9 @@ def error_body(exc: TTSGateError) -> dict[str, Any]:
 
 
 def error_headers(exc: TTSGateError) -> dict[str, str]:
-    if isinstance(exc, OverloadedError):
+    if isinstance(exc, AuthenticationError):
+        return {"WWW-Authenticate": 'Bearer realm="ttsgate"'}
+    if isinstance(exc, OverloadedError | RateLimitError):
         return {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
     if isinstance(exc, NotReadyError):
         return {"Retry-After": "5"}

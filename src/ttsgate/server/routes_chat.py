@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -21,14 +22,23 @@ from fastapi.responses import Response, StreamingResponse
 from ttsgate.audio.encode import create_encoder
 from ttsgate.exceptions import UpstreamError
 from ttsgate.llm import ChatMessage, create_backend, read_ahead, reply_segments
+from ttsgate.llm.policy import apply_policy
 from ttsgate.pipeline import SpeechOptions, text_mode
 from ttsgate.runtime import Runtime
+from ttsgate.server.access import charge_characters
 from ttsgate.server.openapi import CHAT_ERRORS, audio, errors
 from ttsgate.server.protocol import ChatSpeechBody
 from ttsgate.server.streaming import audio_body, chat_sse_body, closing_source
 
 router = APIRouter()
 ROUTE = "/v1/chat/speech"
+
+
+async def charged(request: Request, tokens: AsyncIterator[str]) -> AsyncIterator[str]:
+    """``tokens``, each charged to the request's API key after the fact (never refused mid-reply)."""
+    async for token in tokens:
+        await charge_characters(request, len(token), refuse=False)
+        yield token
 
 
 @router.post(
@@ -51,12 +61,12 @@ async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
     messages = [ChatMessage(role=m.role, content=m.content) for m in body.messages]
     sse = body.stream_format == "sse"
     deltas: asyncio.Queue[str] = asyncio.Queue()  # bounded by the reply's length
+    llm = apply_policy(rt.settings, body.model, body.options, body.keep_alive)  # the operator's limits
+    # The key's characters per minute: the user's message now (429 when over), the reply as spoken.
+    await charge_characters(request, len(body.messages[-1].content))
     tokens = read_ahead(
-        backend.stream(
-            messages,
-            model=body.model or rt.settings.llm_model,
-            options=body.options,
-            keep_alive=body.keep_alive,
+        charged(
+            request, backend.stream(messages, model=llm.model, options=llm.options, keep_alive=llm.keep_alive)
         )
     )
     on_delta = deltas.put_nowait if sse else None

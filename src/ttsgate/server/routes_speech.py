@@ -17,6 +17,7 @@ from ttsgate.exceptions import InputTooLongError, InvalidRequestError
 from ttsgate.pipeline import SpeechOptions
 from ttsgate.request_cache import finalize_wav
 from ttsgate.runtime import Runtime
+from ttsgate.server.access import charge_characters
 from ttsgate.server.openapi import QUERY_SPEECH_ERRORS, SPEECH_ERRORS, audio, errors, redirect
 from ttsgate.server.protocol import AudioFormat, ChattsBody, Language, SpeechBody, Speed
 from ttsgate.server.routes_audio import cached_response, request_cache_of
@@ -53,6 +54,7 @@ async def _speak(
         raise InputTooLongError(
             f"input is {len(text)} characters; the limit is {limit}", param="input", code="input_too_long"
         )
+    await charge_characters(request, len(text))  # the API key's characters per minute (429 when over)
     voice = rt.table.resolve(voice_id)
     lex = rt.lexicons.lexicon(lexicon)  # the file's entries (re-read if changed) + the request's
     pipeline = rt.require_ready()

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from ttsgate.audio.subtitles import Cue, to_srt, to_vtt
 from ttsgate.exceptions import InputTooLongError
 from ttsgate.pipeline import SpeechOptions
+from ttsgate.server.access import charge_characters
 from ttsgate.server.openapi import SPEECH_ERRORS, TEXT, errors
 from ttsgate.server.protocol import SpeechBody
 from ttsgate.server.responses import Subtitles
@@ -50,6 +51,7 @@ async def create_subtitles(body: SubtitlesBody, request: Request) -> Response:
             param="input",
             code="input_too_long",
         )
+    await charge_characters(request, len(body.input))  # the API key's characters per minute
     voice = rt.table.resolve(body.voice_id)
     lexicon = rt.lexicons.lexicon(body.lexicon)
     pipeline = rt.require_ready()

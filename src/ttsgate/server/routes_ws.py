@@ -29,12 +29,14 @@ from ttsgate.exceptions import (
     NotFoundError,
     NotReadyError,
     OverloadedError,
+    RateLimitError,
     TTSGateError,
     UpstreamUnavailableError,
 )
 from ttsgate.llm import Flush, reply_segments
 from ttsgate.pipeline import SpeechOptions, SpeechPipeline, SpokenSegment, text_mode
 from ttsgate.runtime import Runtime
+from ttsgate.server.access import charge_characters, ws_start_key
 from ttsgate.server.errors import error_body, validation_to_error
 from ttsgate.server.protocol import WsStartMessage
 from ttsgate.server.streaming import closing_source, pcm_pieces
@@ -59,7 +61,7 @@ class _ClientGone(Exception):
 def close_code_for(exc: TTSGateError) -> int:
     if isinstance(exc, InvalidRequestError | NotFoundError):
         return CLOSE_POLICY
-    if isinstance(exc, OverloadedError | NotReadyError | UpstreamUnavailableError):
+    if isinstance(exc, OverloadedError | NotReadyError | UpstreamUnavailableError | RateLimitError):
         return CLOSE_TRY_AGAIN
     return CLOSE_INTERNAL
 
@@ -122,6 +124,7 @@ async def _receive_json(ws: WebSocket) -> dict[str, Any]:
 
 async def _read_start(ws: WebSocket) -> WsStartMessage:
     data = await _receive_json(ws)
+    await ws_start_key(ws.scope, data)  # a key given in the start message (TTSGATE_API_KEYS)
     if data.get("type") != "start":
         raise InvalidRequestError('the first message must be {"type": "start", "voice": ...}', param="type")
     try:
@@ -183,6 +186,7 @@ class _Session:
                         code="input_too_long",
                     )
                 if text:
+                    await charge_characters(self.ws, len(text))  # the key's characters per minute
                     await self.inbox.put(text)
             elif kind == "flush":
                 await self.inbox.put(Flush())
