@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
 from ttsgate.audio.encode import AUDIO_FORMATS
+from ttsgate.server.access import OPEN_PATHS, OPEN_PREFIXES
 
 
 class ErrorDetail(BaseModel):
@@ -57,6 +58,12 @@ _JSON = "application/json"
 _REF = "#/components/schemas/"
 _ERROR_REF = {"schema": {"$ref": _REF + "ErrorResponse"}}
 
+_431_TEXT = "Request line and headers over TTSGATE_MAX_HEADER_BYTES; the connection is closed."
+# Answered when API keys are on (TTSGATE_API_KEYS[_FILE]) by every route that needs one.
+_ACCESS_ERRORS = {
+    401: "Missing or unknown API key (code invalid_api_key); only when API keys are configured.",
+    429: "The API key's requests or input characters per minute are used up (code rate_limit_exceeded).",
+}
 DRAIN_EXEMPT = frozenset({"/health", "/metrics"})  # answered while draining (server/drain.py)
 
 # What each kind of route can answer besides 200.
@@ -119,14 +126,21 @@ def redirect() -> dict[int | str, dict[str, Any]]:
 
 
 def _tidy(schema: dict[str, Any]) -> dict[str, Any]:
-    """No 422 (validation errors are 400s); every operation may answer 500 for a bug, and all but
-    ``/health`` 503 while the server drains (server/drain.py)."""
+    """No 422 (validation errors are 400s); every operation may answer 500 for a bug, 431 (plain text)
+    for a request line and headers over TTSGATE_MAX_HEADER_BYTES (a long query: ``GET /tts``'s
+    lexicon), and all but ``/health`` 503 while the server drains (server/drain.py)."""
     for path, item in schema.get("paths", {}).items():
         for operation in item.values():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             if "500" not in responses:
                 responses["500"] = {"description": "Internal error (a bug).", "content": {_JSON: _ERROR_REF}}
+            # answered by the HTTP server before routing (server/serving.py), whatever the route
+            responses.setdefault("431", {"description": _431_TEXT, "content": {"text/plain": TEXT}})
+            if path not in OPEN_PATHS and not path.startswith(OPEN_PREFIXES):  # server/access.py
+                for status, text in _ACCESS_ERRORS.items():
+                    responses.setdefault(str(status), {"description": text, "content": {_JSON: _ERROR_REF}})
+                responses["429"].setdefault("headers", _RETRY_AFTER)
             if "503" not in responses and path not in DRAIN_EXEMPT:
                 responses["503"] = {
                     "description": "Draining for a restart (code draining): retry on another replica.",
