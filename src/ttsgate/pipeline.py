@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import numpy as np
@@ -36,6 +36,7 @@ from ttsgate.exceptions import EngineError, InvalidRequestError
 from ttsgate.lexicon_store import LexiconStore
 from ttsgate.scheduler import Playback, Scheduler, Work
 from ttsgate.text import Segment, TextNormalizer, expected_speech_s, prepare
+from ttsgate.text.fit import fit_pieces
 from ttsgate.text.lexicon import Lexicon
 from ttsgate.voices import HAN_LANGUAGES, Voice, VoiceTable
 
@@ -181,7 +182,7 @@ class SpeechPipeline:
                     prev = SpokenSegment(0, seg.text, pcm, 0.0, 0.0)
                 else:
                     pos = prev.end_s
-                    pause = _pause_after(prev.text)
+                    pause = _pause_after(prev.text) / opts.speed
                     lead = np.zeros(round(pause * OUTPUT_SAMPLE_RATE), dtype=np.int16)
                     prev = SpokenSegment(
                         prev.index + 1, seg.text, np.concatenate([lead, pcm]), pos, pos + pause
@@ -207,15 +208,31 @@ class SpeechPipeline:
         self, playback: Playback, segments: Iterable[Segment], opts: SpeechOptions
     ) -> dict[str, list[Work]]:
         """Add ``segments`` to ``playback`` and return their expected work per engine: one
-        ``Work`` per language run, unit ``(segment index, run index)``."""
+        ``Work`` per engine call (``calls``), unit ``(segment index, call index)``."""
         work: dict[str, list[Work]] = {}
         for seg in segments:
             index = playback.add(seg.expected_audio_s(opts.speed))
-            for i, (language, text) in enumerate(seg.runs):
-                engine, item, _ = self.route_run(language, text, opts)
-                speech_s = expected_speech_s(item.text, item.speed)
-                work.setdefault(engine.name, []).append(Work((index, i), index, speech_s))
+            for i, call in enumerate(self.calls(seg, opts)):
+                speech_s = expected_speech_s(call.item.text, call.item.speed)
+                work.setdefault(call.engine.name, []).append(Work((index, i), index, speech_s))
         return work
+
+    def calls(self, segment: Segment, opts: SpeechOptions) -> list[EngineCall]:
+        """A segment's engine calls, in order: each language run routed (``route_run``) and, when
+        it holds more speech than its engine takes in one call at the request's speed
+        (``Engine.max_speech_s``), cut between words into pieces that fit (``text/fit.py``); a
+        piece after the first of its run is preceded by a clause pause (÷ speed)."""
+        out: list[EngineCall] = []
+        for language, text in segment.runs:
+            engine, item, key = self.route_run(language, text, opts)
+            pieces = fit_pieces(text, engine.max_speech_s(opts.speed))
+            if len(pieces) == 1:
+                out.append(EngineCall(engine, item, key, 0.0))
+                continue
+            for k, piece in enumerate(pieces):
+                engine, item, key = self.route_run(language, piece, opts)
+                out.append(EngineCall(engine, item, key, _PAUSE_CLAUSE_S / opts.speed if k else 0.0))
+        return out
 
     def route_run(self, language: str, text: str, opts: SpeechOptions) -> tuple[Engine, SynthesisInput, str]:
         """One language run's engine, engine input and segment cache key."""
@@ -241,13 +258,15 @@ class SpeechPipeline:
 
     def pcm_parts(self, segments: Iterable[Segment], opts: SpeechOptions) -> list[str]:
         """Everything that determines the PCM ``stream`` makes of ``segments``, in order: per
-        segment its leading pause and the cache keys of its runs (the request cache's key)."""
+        segment its leading pause and the cache keys of its calls and the pauses between them (the
+        request cache's key)."""
         parts: list[str] = []
         prev: Segment | None = None
         for seg in segments:
-            pause = 0.0 if prev is None else _pause_after(prev.text)
-            parts.append(f"pause={round(pause * OUTPUT_SAMPLE_RATE)};runs={len(seg.runs)}")
-            parts.extend(self.route_run(language, text, opts)[2] for language, text in seg.runs)
+            pause = 0.0 if prev is None else _pause_after(prev.text) / opts.speed
+            calls = self.calls(seg, opts)
+            parts.append(f"pause={round(pause * OUTPUT_SAMPLE_RATE)};runs={len(calls)}")
+            parts.extend(f"{_silence(c.pause_s).size}:{c.key}" if c.pause_s else c.key for c in calls)
             prev = seg
         return parts
 
@@ -260,14 +279,14 @@ class SpeechPipeline:
         index: int,
         deadline: float,
     ) -> Int16Array:
-        """One segment's audio: its language runs, each routed, cached and synthesized, joined.
+        """One segment's audio: its engine calls (``calls``: language runs, cut to what each
+        engine takes), each cached and synthesized, joined with the pauses between cut pieces.
 
         ``playback``/``index``: the admitted stream and the segment's place in it (its jobs rank
-        by its playback deadline); each run's reserved work is freed once it has its audio, from
+        by its playback deadline); each call's reserved work is freed once it has its audio, from
         the engine, the cache or another request's synthesis of the same text."""
         parts: list[Int16Array] = []
-        for i, (language, text) in enumerate(segment.runs):
-            engine, item, key = self.route_run(language, text, opts)
+        for i, (engine, item, key, pause_s) in enumerate(self.calls(segment, opts)):
 
             async def compute(engine: Engine = engine, item: SynthesisInput = item, unit: int = i) -> bytes:
                 chunk = await self.scheduler.synthesize(
@@ -278,6 +297,8 @@ class SpeechPipeline:
 
             value, _hit = await self.cache.get_or_compute(key, compute)
             self.scheduler.release(playback, engine.name, (index, i))
+            if pause_s:
+                parts.append(_silence(pause_s))
             parts.append(np.frombuffer(value, dtype=np.int16))
         if not parts:
             return np.zeros(0, dtype=np.int16)
@@ -305,6 +326,19 @@ def text_mode(voice: Voice, language: str | None = None) -> tuple[str, bool]:
     lang = language or voice.language
     han = lang in HAN_LANGUAGES
     return ("zh" if han else "en"), (not han and lang != "en")
+
+
+def _silence(seconds: float) -> Int16Array:
+    return np.zeros(round(seconds * OUTPUT_SAMPLE_RATE), dtype=np.int16)
+
+
+class EngineCall(NamedTuple):
+    """One engine call of a segment: its engine, input, cache key and the pause before its audio."""
+
+    engine: Engine
+    item: SynthesisInput
+    key: str
+    pause_s: float
 
 
 def _pause_after(text: str) -> float:

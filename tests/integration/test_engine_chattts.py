@@ -153,7 +153,7 @@ class TestTinyModel:
         assert isinstance(fixed, ChatTTSEngine)
         assert fixed.sample_rate == 24_000
         assert fixed.max_batch_size == 4  # CPU default
-        assert fixed.version.startswith("chattts-1:0.2")
+        assert fixed.version.startswith("chattts-2:0.2")
         assert fixed.gpu_memory_bytes == 0
         assert 1_000_000 < fixed.model_bytes < 50_000_000
 
@@ -162,17 +162,26 @@ class TestTinyModel:
             SynthesisInput("今天天气很好。", "zh"),
             SynthesisInput("价格是一百二十三元", "zh", "chattts_03", 1.5),
         ]
-        for chunk in fixed.synthesize(items):
+        for chunk, item in zip(fixed.synthesize(items), items, strict=True):
             assert chunk.sample_rate == 24_000
             assert chunk.samples.dtype == np.float32
             assert chunk.samples.ndim == 1
-            assert len(chunk.samples) == full_len(N)
+            assert len(chunk.samples) == round(full_len(N) / item.speed)  # speed: time-stretched
             assert np.isfinite(chunk.samples).all()
             assert np.abs(chunk.samples).max() <= 1.0
             assert np.abs(chunk.samples).max() > 0
         for chunk in free.synthesize(items):
             assert 0 < len(chunk.samples) <= full_len(24)
             assert chunk.sample_rate == 24_000
+
+    def test_speed_means_what_it_says_in_one_batch(self, fixed: Engine) -> None:
+        """Every row is generated at normal speed (N tokens) and stretched to 1/speed (issue #13:
+        ChatTTS's [speed_N] prompt promises no length); rows of different speeds share a batch."""
+        speeds = [1.0, 0.25, 0.5, 2.0, 4.0]
+        chunks = fixed.synthesize([SynthesisInput("今天天气很好。", "zh", speed=s) for s in speeds])
+        for chunk, speed in zip(chunks, speeds, strict=True):
+            assert len(chunk.samples) == round(full_len(N) / speed)
+            assert np.abs(chunk.samples).max() > 0
 
     def test_four_concurrent_requests_run_as_one_batch(self, fixed: Engine) -> None:
         from ttsgate.scheduler import Scheduler
@@ -195,7 +204,7 @@ class TestTinyModel:
 
         chunks = asyncio.run(main())
         assert recorder.batches == [4]
-        assert [len(c.samples) for c in chunks] == [full_len(N)] * 4
+        assert [len(c.samples) for c in chunks] == [round(full_len(N) / it.speed) for it in items]
 
     def test_refine_text_and_levels_run(self, free: Engine) -> None:
         params = (("refine_text", "on"), ("oral", "3"), ("laugh", "1"), ("break", "4"), ("top_k", "10"))
@@ -328,6 +337,9 @@ class Recorder:
 
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return self.inner.batch_key(item)
+
+    def max_speech_s(self, speed: float) -> float | None:
+        return self.inner.max_speech_s(speed)
 
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
         self.batches.append(len(batch))

@@ -53,15 +53,18 @@ def test_hello_world(joe: PiperEngine) -> None:
     assert 1.0 < chunk.duration_s < 4.5
     assert _rms(chunk) > 0.02
     assert np.max(np.abs(chunk.samples)) <= 1.0
-    assert joe.version.startswith("piper-1:")
+    assert joe.version.startswith("piper-2:")
 
 
-def test_speed_scales_duration(joe: PiperEngine) -> None:
-    normal = _say(joe).duration_s
-    fast = _say(joe, speed=2.0).duration_s
-    slow = _say(joe, speed=0.5).duration_s
-    assert 0.35 < fast / normal < 0.7
-    assert 1.6 < slow / normal < 2.6
+@pytest.mark.parametrize("speed", [0.25, 0.5, 2.0, 4.0])
+def test_speed_means_what_it_says(joe: PiperEngine, speed: float) -> None:
+    """Audio at speed s is 1/s as long as at speed 1 within 10 % (issue #13; piper's own
+    length_scale gave only 1.5x shorter audio at 2.0). Piper's durations vary ~3 % run to run,
+    so the reference is the mean of two runs."""
+    normal = (_say(joe).duration_s + _say(joe).duration_s) / 2
+    changed = _say(joe, speed=speed)
+    assert changed.duration_s * speed == pytest.approx(normal, rel=0.10)
+    assert _rms(changed) > 0.02
 
 
 def test_two_sentences_one_chunk(joe: PiperEngine) -> None:

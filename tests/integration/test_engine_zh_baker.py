@@ -13,6 +13,8 @@ from ttsgate.audio.chunk import AudioChunk
 from ttsgate.engines.base import Engine, EngineSpec, SynthesisInput
 from ttsgate.engines.registry import create_engine
 from ttsgate.engines.zh_baker import ZhBakerEngine
+from ttsgate.engines.zh_baker_audio import _vocode, split_ids, syllables, vocode_chunked
+from ttsgate.engines.zh_frontend import SYMBOL_TO_ID, MandarinFrontend
 from ttsgate.exceptions import EngineError
 from ttsgate.text import prepare
 
@@ -55,13 +57,60 @@ def test_speaks_a_sentence(engine: ZhBakerEngine) -> None:
     assert float(np.abs(chunk.samples).max()) <= 1.0
 
 
-def test_speed_changes_duration(engine: ZhBakerEngine) -> None:
-    text = "我们一起去公园散步吧。"
+@pytest.fixture(scope="module")
+def normal_s(engine: ZhBakerEngine) -> float:
+    return say(engine, SPEED_TEXT).duration_s
+
+
+SPEED_TEXT = "我们一起去公园散步吧，天气很好。"
+
+
+@pytest.mark.parametrize("speed", [0.25, 0.5, 2.0, 4.0])
+def test_speed_means_what_it_says(engine: ZhBakerEngine, normal_s: float, speed: float) -> None:
+    """Audio at speed s is 1/s as long as at speed 1, within 10 % (issue #13)."""
+    assert say(engine, SPEED_TEXT, speed).duration_s * speed == pytest.approx(normal_s, rel=0.10)
+
+
+def test_long_unpunctuated_text_at_slow_speed_fits_the_graph(engine: ZhBakerEngine) -> None:
+    """40 characters at speed 0.25 is ~30 s of speech, more than FastSpeech2's 2048 mel frames
+    (25.6 s): the engine cuts the sentence at a prosodic break instead of failing."""
+    text = "我们一起去公园散步吧今天的天气很好阳光明媚适合出门走走看看风景然后一起回家吃饭"
     normal = say(engine, text).duration_s
-    fast = say(engine, text, speed=2.0).duration_s
-    slow = say(engine, text, speed=0.5).duration_s
-    assert fast < 0.7 * normal
-    assert slow > 1.5 * normal
+    slow = say(engine, text, 0.25)
+    assert slow.duration_s > 25.6
+    assert slow.duration_s * 0.25 == pytest.approx(normal, rel=0.10)
+    assert rms(slow) > 0.02
+
+
+def test_declared_limit_scales_with_the_speed_the_model_speaks(engine: ZhBakerEngine) -> None:
+    limits = [engine.max_speech_s(s) for s in (0.25, 1.0, 2.0, 4.0)]
+    assert limits[0] is not None
+    assert limits[0] * 4 == limits[1]
+    assert limits[2] == limits[3]  # above 2.0 the model speaks at 2.0 and the rest is stretched
+
+
+def test_split_ids_cuts_at_the_strongest_break_in_the_middle() -> None:
+    ids = MandarinFrontend().to_ids("我们一起去公园散步，天气很好阳光明媚")[0]
+    halves = split_ids(ids)
+    assert halves is not None
+    head, tail = halves
+    assert syllables(head) + syllables(tail) == syllables(ids) == 17
+    assert syllables(head) == 9  # at the comma (#3), not the exact middle
+    assert head[-2:] == [SYMBOL_TO_ID["sil"], SYMBOL_TO_ID["eos"]]
+    assert tail[0] == SYMBOL_TO_ID["sil"]
+
+
+def test_chunked_vocoder_is_sample_identical(engine: ZhBakerEngine) -> None:
+    """Vocoding 900 frames in 400-frame pieces with context gives the same samples as one call."""
+    import tensorflow as tf
+
+    assert engine._asset_dir is not None
+    voc = tf.lite.Interpreter(str(engine._asset_dir / "mb_melgan.tflite"), num_threads=1)
+    mel = np.random.default_rng(0).normal(-2.0, 1.0, (1, 900, 80)).astype(np.float32)
+    chunked = vocode_chunked(voc, mel)
+    whole = _vocode(voc, mel)
+    assert len(chunked) == len(whole) == 900 * 300
+    assert float(np.abs(chunked - whole).max()) < 1e-4
 
 
 def test_batch_keeps_order(engine: ZhBakerEngine) -> None:

@@ -76,8 +76,20 @@ class Engine(Protocol):
         """Items with equal keys may share one ``synthesize`` call."""
         ...
 
+    def max_speech_s(self, speed: float) -> float | None:
+        """The most speech one item may hold at ``speed``, in seconds at speed 1 as
+        ``text.expected_speech_s`` estimates them from its text; None: no limit. The pipeline cuts
+        a longer run at word boundaries (``text/fit.py``) into items that each fit. A model with a
+        fixed maximum output (zh-baker: 2048 mel frames) declares it here, with a margin for the
+        estimate's error, and scaled by ``speed`` when it speaks slower speeds itself."""
+        ...
+
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
-        """Speak every item; one chunk per item, in order. Blocking. Raise to fail the batch."""
+        """Speak every item; one chunk per item, in order. Blocking. Raise to fail the batch.
+
+        Speed means what it says: an item at ``speed`` s (0.25–4.0) gives audio 1/s as long as at
+        speed 1, within ±10 % (the model's own rate control where it is that accurate,
+        ``audio.tempo.time_stretch`` for the rest; measured in benchmarks/speed.md)."""
         ...
 
     def close(self) -> None: ...

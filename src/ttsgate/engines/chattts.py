@@ -4,8 +4,14 @@ Loads a local directory in ChatTTS's asset layout through ``Chat._load`` with ex
 downloading (``chattts_load``).
 
 One ``synthesize`` call is one GPT ``generate`` over the whole batch: rows carry their own speaker
-embedding and ``[speed_N]`` prompt, so jobs of different voices and speeds share a batch; only the
-sampling settings (temperature, top_p, top_k, refine on/off) form the ``batch_key``. ChatTTS's
+embedding, so jobs of different voices and speeds share a batch; only the sampling settings
+(temperature, top_p, top_k, refine on/off) form the ``batch_key``.
+
+Speed: every row is generated at ChatTTS's normal ``[speed_5]`` and its audio time-stretched by the
+item's ``speed`` (``audio.tempo``), so the length is exactly 1/speed of normal. ChatTTS's
+``[speed_N]`` prompt is a hint the GPT may follow or not (0–9, so it cannot even express 0.25 or 4),
+with no promised length. ``max_speech_s`` is half of what ``max_new_tokens`` can hold at normal speed
+(the GPT cannot speak past it). In ``synthesize_stream`` each yielded piece is stretched on its own. ChatTTS's
 ``Chat.infer`` cannot do that (one speaker and one prompt per call), so the engine drives ChatTTS's
 own tokenizer, embedding, speaker, GPT and decoders directly, the way ``Chat._infer_code`` does.
 ``synthesize_stream`` (an optional extension of the Engine protocol) yields audio as it is generated
@@ -39,6 +45,7 @@ config, loading); ``chattts_stream`` (numpy streaming windows).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Hashable, Iterator, Sequence
 from pathlib import Path
@@ -47,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from ttsgate.audio.chunk import AudioChunk, Float32Array
+from ttsgate.audio.tempo import time_stretch
 from ttsgate.engines import chattts_infer as infer
 from ttsgate.engines import chattts_load as cl
 from ttsgate.engines import chattts_memory as mem
@@ -77,7 +85,7 @@ __all__ = [
     "speed_token",
 ]
 
-ENGINE_VERSION = "chattts-1"
+ENGINE_VERSION = "chattts-2"  # 2: speed by time-stretch
 SAMPLE_RATE = 24_000
 _EMPTY_S = 0.1
 
@@ -165,12 +173,16 @@ class ChatTTSEngine:
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return self._params.sampling(item)  # validates params: a bad value fails only its own request
 
+    def max_speech_s(self, speed: float) -> float | None:
+        spt = self._plan.samples_per_token if self._plan else 512
+        return self._max_new * spt / SAMPLE_RATE / 2  # generated at normal speed, then stretched
+
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
         out: list[AudioChunk | None] = [None] * len(batch)
         for sampling, idx in group_by_key(batch, self._params.sampling).items():
             rows = [self._row(batch[i], sampling) for i in idx]
             for i, chunk in zip(idx, self._run(rows, sampling), strict=True):
-                out[i] = chunk
+                out[i] = _stretch(chunk, batch[i].speed)
         return [c if c is not None else AudioChunk.silence(_EMPTY_S, SAMPLE_RATE) for c in out]
 
     def synthesize_stream(
@@ -203,12 +215,16 @@ class ChatTTSEngine:
                         last = [h.detach() for h in res.hiddens]
                         pieces = cs.step(states, [len(h) for h in last], False, self._window_decoder(last))
                     if any(p is not None for p in pieces):
-                        yield [self._chunk(p) for p in pieces]
+                        yield [
+                            _stretch(self._chunk(p), it.speed) for p, it in zip(pieces, batch, strict=True)
+                        ]
                 if last is not None:
                     with self._lock, torch.inference_mode():
                         pieces = cs.step(states, [len(h) for h in last], True, self._window_decoder(last))
                     if any(p is not None for p in pieces):
-                        yield [self._chunk(p) for p in pieces]
+                        yield [
+                            _stretch(self._chunk(p), it.speed) for p, it in zip(pieces, batch, strict=True)
+                        ]
             finally:
                 ctx.set(True)
                 with self._lock:
@@ -249,7 +265,7 @@ class ChatTTSEngine:
         return self._chat, self._torch, self._plan
 
     def _row(self, item: SynthesisInput, sampling: Sampling) -> Row:
-        return self._params.row(item, sampling)
+        return self._params.row(dataclasses.replace(item, speed=1.0), sampling)  # speed: _stretch
 
     def _speaker_tensor(self, name: str) -> Any:
         return self._voices.tensor(name, self._chat, self._torch)
@@ -298,3 +314,9 @@ class ChatTTSEngine:
         if samples is None or len(samples) == 0:
             return None
         return AudioChunk(np.ascontiguousarray(samples, dtype=np.float32), SAMPLE_RATE)
+
+
+def _stretch(chunk: AudioChunk | None, speed: float) -> AudioChunk | None:
+    if chunk is None:
+        return None
+    return AudioChunk(time_stretch(chunk.samples, chunk.sample_rate, speed), chunk.sample_rate)

@@ -9,12 +9,13 @@ UTF-8 (never through a shell); the WAV on stdout is parsed with ``wave``. Option
 Speed (0.25–4.0 of espeak's default 175 wpm). Measured, same two English sentences, ``-s WPM``:
 80 wpm 12.27 s, 175 wpm 5.77 s, 350 wpm 2.89 s, 700 wpm 1.45 s (x3.99), 1000 wpm 1.00 s; below 80
 wpm the rate is clamped (20, 40, 60 wpm all give 12.27 s, and SSML ``<prosody rate>`` is clamped
-too). Speed-ups therefore go straight to ``-s 175*speed``: espeak-ng uses libsonic above 450 wpm and
-the durations scale exactly. For speed < 80/175 espeak speaks at 80 wpm and the audio is slowed by
-the remaining factor with libsonic itself (the pitch-synchronous time-stretch espeak uses for its fast
-rates; ``libsonic0`` is a hard dependency of Debian's ``libespeak-ng1``), through ctypes. No DSP of
-our own, and no silence padding (which would sound like stutter). If libsonic cannot be loaded, the
-segment stays at 80 wpm (duration x2.1 instead of up to x4) and a warning is logged.
+too). Between 1.5× and 3× espeak's own rate shortens more than it says (three sentences: 2.0× gave
+2.13–2.25× shorter audio, 2.5× 2.68–2.86×; benchmarks/speed.md), within 0.46–1.5× it is within 5 %.
+So espeak speaks at ``175 × speed`` clamped to 80–262 wpm (``MIN_WPM``, ``MAX_WPM``) and the audio
+is time-stretched by the remaining factor with libsonic itself (the pitch-synchronous time-stretch
+espeak uses for its fast rates; ``libsonic0`` is a hard dependency of Debian's ``libespeak-ng1``),
+through ctypes, or FFmpeg's atempo (``audio.tempo``) when libsonic cannot be loaded. No silence
+padding (which would sound like stutter).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 
 from ttsgate.audio.chunk import AudioChunk, Int16Array
+from ttsgate.audio.tempo import time_stretch
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.exceptions import EngineError, InvalidRequestError
 from ttsgate.text import ipa, marks
@@ -40,10 +42,10 @@ from ttsgate.text import ipa, marks
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 22_050
-DEFAULT_WPM, MIN_WPM = 175, 80
+DEFAULT_WPM, MIN_WPM, MAX_WPM = 175, 80, 262  # espeak's own rate is accurate to 5 % in between
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
 EMPTY_SILENCE_S = 0.05
-_ENGINE_REVISION = "espeak-1"
+_ENGINE_REVISION = "espeak-2"  # 2: speeds above 1.5 time-stretched
 _OTHER_LANGUAGE = re.compile(r"\(([^)\s]+)\s+\d+\)")
 
 
@@ -170,7 +172,7 @@ class EspeakEngine:
             raise EngineError(f"engine {self._name!r}: 'espeak-ng --voices' listed no voice")
         self._sonic = _load_sonic()
         if self._sonic is None:
-            log.warning("libsonic not found: espeak speeds below %.2f stay at %d wpm", MIN_WPM / 175, MIN_WPM)
+            log.info("libsonic not found: espeak speeds beyond %d-%d wpm use atempo", MIN_WPM, MAX_WPM)
 
     def _run_text(self, *args: str) -> str:
         assert self._exe is not None
@@ -184,6 +186,9 @@ class EspeakEngine:
 
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return (item.speaker or item.language, round(item.speed, 3))
+
+    def max_speech_s(self, speed: float) -> float | None:
+        return None  # one subprocess per item, no model limit
 
     def _voice(self, item: SynthesisInput) -> str:
         voice = (item.speaker or item.language).strip()
@@ -208,12 +213,13 @@ class EspeakEngine:
         text = speakable_text(render_marks(item.text, voice))
         if not text:
             return AudioChunk.silence(EMPTY_SILENCE_S, SAMPLE_RATE)
-        wpm = max(MIN_WPM, round(DEFAULT_WPM * item.speed))
+        wpm = min(MAX_WPM, max(MIN_WPM, round(DEFAULT_WPM * item.speed)))
         pcm, rate = self._speak(text, voice, wpm)
-        stretch = DEFAULT_WPM * item.speed / wpm  # < 1 only below espeak's minimum rate
-        if stretch < 0.99 and self._sonic is not None and pcm.size:
+        stretch = DEFAULT_WPM * item.speed / wpm  # != 1 only outside espeak's accurate rates
+        if abs(stretch - 1.0) > 0.01 and self._sonic is not None and pcm.size:
             pcm = sonic_stretch(self._sonic, pcm, rate, stretch)
-        samples = pcm.astype(np.float32) / np.float32(32768.0)
+            stretch = 1.0
+        samples = time_stretch(pcm.astype(np.float32) / np.float32(32768.0), rate, stretch)
         if rate != SAMPLE_RATE:
             from scipy.signal import resample_poly
 

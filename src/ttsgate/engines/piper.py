@@ -23,6 +23,13 @@ intra-op threads       4 single runs          one padded batch of 4   2 threads 
 2                      0.77 s (RTF 0.058)     0.81 s (RTF 0.062)      1.57 s wall (RTF 0.060)
 =====================  =====================  ======================  ==========================
 
+Speed: every item is synthesized at the voice's own ``length_scale`` and time-stretched by
+``speed`` (``audio.tempo``, FFmpeg's atempo). VITS's ``length_scale`` does not do what it says:
+measured over three sentences, speed 2.0 gave audio only 1.52–1.60× shorter, 4.0 only 1.99–2.2×,
+0.25 only 3.3× longer, and even 0.85/1.2 were 6–12 % off (piper rounds each phoneme's duration up
+to whole frames, and its stochastic duration predictor varies ±3 % run to run); the stretch is
+exact to the sample (benchmarks/speed.md).
+
 A padded batch is *slower* than the same items one by one (the padding is computed too, and a CPU
 gains nothing from the larger matrices), and trimming each item's audio out of the padded output
 would need the alignment output, so this engine does not batch: ``max_batch_size = 1``. Two intra-op
@@ -49,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from ttsgate.audio.chunk import AudioChunk, Float32Array
+from ttsgate.audio.tempo import time_stretch
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.engines.espeak import speakable_text
 from ttsgate.exceptions import EngineError, InvalidRequestError
@@ -61,7 +69,7 @@ BUILTIN_VOICES: dict[str, tuple[str, str]] = {
 }
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
 EMPTY_SILENCE_S = 0.05
-_ENGINE_REVISION = "piper-1"
+_ENGINE_REVISION = "piper-2"  # 2: speed by time-stretch
 
 
 def resolve_model(model: str) -> Path:
@@ -165,6 +173,9 @@ class PiperEngine:
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return (item.speaker, round(item.speed, 3))
 
+    def max_speech_s(self, speed: float) -> float | None:
+        return None  # VITS has no fixed maximum; piper speaks a segment sentence by sentence
+
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
         if self._voice is None:
             raise EngineError(f"engine {self._name!r}: synthesize() before load()")
@@ -181,7 +192,8 @@ class PiperEngine:
         if not text:
             return AudioChunk.silence(EMPTY_SILENCE_S, self._sample_rate)
         syn_config = self._synthesis_config_cls(
-            length_scale=self._length_scale / item.speed, normalize_audio=False
+            length_scale=self._length_scale,
+            normalize_audio=False,  # speed: time_stretch below
         )
         try:
             parts = [
@@ -193,13 +205,13 @@ class PiperEngine:
         parts = [p for p in parts if p.size]
         if not parts:
             return AudioChunk.silence(EMPTY_SILENCE_S, self._sample_rate)
-        gap = np.zeros(round(self._sentence_silence * self._sample_rate / item.speed), dtype=np.float32)
+        gap = np.zeros(round(self._sentence_silence * self._sample_rate), dtype=np.float32)
         pieces: list[Float32Array] = []
         for i, part in enumerate(parts):
             if i and gap.size:
                 pieces.append(gap)
             pieces.append(part)
-        samples = np.concatenate(pieces)
+        samples = time_stretch(np.concatenate(pieces), self._sample_rate, item.speed)
         peak = float(np.max(np.abs(samples)))
         if peak > 0.0:
             # One gain for the whole segment (piper's own normalization is per sentence).

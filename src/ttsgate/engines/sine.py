@@ -3,7 +3,9 @@
 Duration = ``len(text) * char_s / speed`` exactly (no leading/trailing silence). The pitch depends on
 the character, so different texts give different audio. Options: ``char_s`` (default 0.06),
 ``sample_rate`` (default 24000), ``delay_s`` (sleep per batch, to simulate a slow model),
-``max_batch_size`` (default 8), ``fail_on`` (text substring that makes the batch raise).
+``max_batch_size`` (default 8), ``fail_on`` (text substring that makes the batch raise),
+``max_speech_s`` (the limit it declares, in seconds at speed 1 of ``expected_speech_s``; default
+none: to test the pipeline's cutting).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class SineEngine:
         self._rate = int(opts.get("sample_rate", 24_000))
         self._delay_s = float(opts.get("delay_s", 0.0))
         self._fail_on = str(opts.get("fail_on", "")) or None
+        self._max_speech_s = float(opts["max_speech_s"]) if "max_speech_s" in opts else None
         self._max_batch = int(spec.max_batch_size or opts.get("max_batch_size", 8))
         self._lock = threading.Lock()
         self.loaded = False
@@ -52,6 +55,9 @@ class SineEngine:
 
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return (item.speaker, item.language)
+
+    def max_speech_s(self, speed: float) -> float | None:
+        return self._max_speech_s
 
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
         with self._lock:

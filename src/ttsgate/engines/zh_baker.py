@@ -30,6 +30,26 @@ three equal 113-frame mels 0.20-0.27 s batched vs 0.22-0.41 s looped (noise). Re
 
 Note: the FastSpeech2 graph contains a RandomUniform op (Flex), so two runs on the same text give
 slightly different (equally valid) audio; durations are deterministic.
+
+Length and memory (issue #13). FastSpeech2's decoder adds a positional encoding of 2048 rows to its
+mel frames (hop 300 at 24 kHz: 25.6 s of audio), so an acoustic call whose predicted durations add
+up to more fails in a GATHER node ("gather index out of bounds"): 35 unpunctuated characters at
+speed 0.25 (its own rate control stretches the durations), 32 gave 2035 frames. The engine declares
+``max_speech_s(speed) = 16 s × min(speed, 2)`` (the estimate of ``expected_speech_s`` is 0.22 s per Han
+character; the voice speaks ~0.19 s at speed 1, so 16 s leaves a 1.4× margin under 25.6 s) and the
+pipeline cuts longer runs at word boundaries. Inside the engine, a sentence that could still
+overflow (called directly, or a text much slower than the estimate) is split at its strongest
+prosodic break nearest the middle before the call (``_MAX_FRAMES_PER_SYLLABLE``), and halved again
+if the graph still overflows. The vocoder's tflite arena grows with its input and never shrinks
+(measured: +114 MB at 200 frames, +404 MB at 800, +819 MB at 1600), so mels longer than 400
+frames are vocoded in chunks with 32 frames of context on each side (``zh_baker_audio``), which is
+sample-identical to one call (max |difference| 0.0; 0.008 with 16 frames of context): one call's
+vocoder memory stays under ~270 MB per interpreter at any speed.
+
+Speed: the model's own ``speed_ratios`` (durations × 1/speed) is accurate up to 2.0 (within 4 %,
+benchmarks/speed.md); beyond, each phoneme's duration rounds to one or two frames and speed 4.0 came
+out 4–12 % short, so faster speeds are spoken at 2.0 and time-stretched (``audio.tempo``). The trim
+pads around each sentence scale with 1/speed too (a fixed 70 ms was 14 % of a short sentence at 4×).
 """
 
 from __future__ import annotations
@@ -47,8 +67,16 @@ from typing import Any
 import numpy as np
 
 from ttsgate.audio.chunk import AudioChunk, Float32Array
+from ttsgate.audio.tempo import time_stretch
 from ttsgate.engines.base import EngineSpec, SynthesisInput
-from ttsgate.engines.zh_baker_onnx import OnnxBaker, default_onnx_dir, onnx_digest, onnx_files_present
+from ttsgate.engines.zh_baker_audio import split_ids, syllables, trim, vocode_chunked
+from ttsgate.engines.zh_baker_onnx import (
+    MelOverflowError,
+    OnnxBaker,
+    default_onnx_dir,
+    onnx_digest,
+    onnx_files_present,
+)
 from ttsgate.engines.zh_frontend import SYMBOL_TO_ID, MandarinFrontend, PolyphoneFileError
 from ttsgate.exceptions import EngineError
 
@@ -58,9 +86,11 @@ ACOUSTIC_FILE = "fastspeech2_quan.tflite"
 VOCODER_FILE = "mb_melgan.tflite"
 MAPPER_FILE = "baker_mapper.json"
 _EMPTY_S = 0.1  # silence returned for a segment with nothing speakable
-_FRAME = 240  # 10 ms analysis frames for trimming
-_TRIM_DB = 45.0  # trim leading/trailing frames this far below the loudest frame
-_PAD_HEAD_S, _PAD_TAIL_S, _FADE_S = 0.02, 0.05, 0.01
+_MAX_OUTPUT_S = 16.0  # declared most audio one item makes (the graph's limit: 2048 frames, 25.6 s)
+_MAX_FRAMES = 2048  # FastSpeech2's positional encoding
+_MAX_FRAMES_PER_SYLLABLE = 26  # at speed 1; measured mean 15.5 (62 at speed 0.25), 1.7× margin
+_MAX_NATIVE_SPEED = 2.0  # faster: spoken at 2.0 and time-stretched (module docstring)
+_PIECE_PAUSE_S = 0.1  # between the pieces of a sentence the engine had to cut (divided by speed)
 
 
 def default_asset_dir() -> Path | None:
@@ -177,6 +207,10 @@ class ZhBakerEngine:
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return "zh"
 
+    def max_speech_s(self, speed: float) -> float | None:
+        """The model speaks slower speeds itself (longer mels): the limit scales with ``speed``."""
+        return _MAX_OUTPUT_S * min(_MAX_NATIVE_SPEED, max(0.25, float(speed)))
+
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
         pool = self._pool
         if pool is None:
@@ -191,7 +225,8 @@ class ZhBakerEngine:
         self._pool = None
 
     def _one(self, models: _Models, item: SynthesisInput) -> AudioChunk:
-        speed = min(4.0, max(0.25, float(item.speed)))
+        wanted = min(4.0, max(0.25, float(item.speed)))
+        speed = min(wanted, _MAX_NATIVE_SPEED)  # what the model speaks; the rest is time-stretched
         sentences = self._frontend.to_ids(item.text)
         if not sentences:
             return AudioChunk.silence(_EMPTY_S, SAMPLE_RATE)
@@ -200,16 +235,37 @@ class ZhBakerEngine:
         for i, ids in enumerate(sentences):
             if i:
                 parts.append(gap)
-            parts.append(_trim(self._speak(models, ids, speed)))
-        samples = np.clip(np.concatenate(parts), -1.0, 1.0).astype(np.float32)
+            parts.extend(self._speak_fitting(models, ids, speed))
+        samples = np.clip(time_stretch(np.concatenate(parts), SAMPLE_RATE, wanted / speed), -1.0, 1.0)
         if not samples.any():
             return AudioChunk.silence(_EMPTY_S, SAMPLE_RATE)
         return AudioChunk(samples, SAMPLE_RATE)
+
+    def _speak_fitting(
+        self, models: _Models, ids: list[int], speed: float, depth: int = 0
+    ) -> list[Float32Array]:
+        """One sentence's trimmed audio, split at prosodic breaks into calls the graph can take:
+        before the call when its syllables could make more than 2048 frames at ``speed``, and
+        again when the graph still overflows (at most 8 halvings)."""
+        cap = max(1, int(_MAX_FRAMES * speed / _MAX_FRAMES_PER_SYLLABLE))
+        halves = split_ids(ids) if syllables(ids) > cap else None
+        if halves is None:
+            try:
+                return [trim(self._speak(models, ids, speed), SAMPLE_RATE, speed)]
+            except _MelOverflow as exc:
+                halves = split_ids(ids) if depth < 8 else None
+                if halves is None:
+                    raise EngineError(f"engine {self._name!r}: synthesis failed: {exc}") from exc
+        pause = np.zeros(round(_PIECE_PAUSE_S / speed * SAMPLE_RATE), dtype=np.float32)
+        head = self._speak_fitting(models, halves[0], speed, depth + 1)
+        return [*head, pause, *self._speak_fitting(models, halves[1], speed, depth + 1)]
 
     def _speak(self, models: _Models, ids: list[int], speed: float) -> Float32Array:
         if models.onnx is not None:
             try:
                 return models.onnx.speak(ids, speed)
+            except MelOverflowError as exc:
+                raise _MelOverflow(str(exc)) from exc
             except RuntimeError as exc:  # OnnxRunError, MelOverflowError
                 raise EngineError(f"engine {self._name!r}: synthesis failed: {exc}") from exc
         try:
@@ -228,30 +284,13 @@ class ZhBakerEngine:
                 ac.set_tensor(detail["index"], value)
             ac.invoke()
             mel = ac.get_tensor(ac.get_output_details()[1]["index"])  # post-net mel [1, T, 80]
-            voc = models.vocoder
-            vin = voc.get_input_details()[0]["index"]
-            voc.resize_tensor_input(vin, list(mel.shape))
-            voc.allocate_tensors()
-            voc.set_tensor(vin, mel)
-            voc.invoke()
-            audio = voc.get_tensor(voc.get_output_details()[0]["index"])[0, :, 0]
+            audio = vocode_chunked(models.vocoder, mel)  # bounded vocoder memory (module docstring)
         except (RuntimeError, ValueError) as exc:
+            if "gather index out of bounds" in str(exc):
+                raise _MelOverflow(str(exc)) from exc
             raise EngineError(f"engine {self._name!r}: synthesis failed: {exc}") from exc
-        return np.asarray(audio, dtype=np.float32).copy()
+        return np.asarray(audio, dtype=np.float32)
 
 
-def _trim(audio: Float32Array) -> Float32Array:
-    """Cut the vocoder's leading/trailing silence and low-level noise; keep short pads; fade out."""
-    n = len(audio) // _FRAME
-    if n == 0:
-        return audio
-    rms = np.sqrt(np.mean(np.square(audio[: n * _FRAME].reshape(n, _FRAME), dtype=np.float64), axis=1))
-    loud = np.flatnonzero(rms > rms.max() * 10 ** (-_TRIM_DB / 20) + 1e-6)
-    if len(loud) == 0:
-        return audio[:0]
-    start = max(0, loud[0] * _FRAME - round(_PAD_HEAD_S * SAMPLE_RATE))
-    end = min(len(audio), (loud[-1] + 1) * _FRAME + round(_PAD_TAIL_S * SAMPLE_RATE))
-    out = audio[start:end].copy()
-    fade = min(len(out), round(_FADE_S * SAMPLE_RATE))
-    out[len(out) - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-    return out
+class _MelOverflow(Exception):
+    """The acoustic graph was asked for more than 2048 mel frames."""
