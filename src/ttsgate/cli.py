@@ -34,7 +34,9 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--engines", help="comma-separated engines to load (TTSGATE_ENGINES)")
     serve.add_argument("--voices-file", help="voice table TOML (TTSGATE_VOICES_FILE)")
     serve.add_argument(
-        "--wyoming", metavar="URI", help="also serve Home Assistant's Wyoming protocol, e.g. tcp://0.0.0.0:10200"
+        "--wyoming",
+        metavar="URI",
+        help="also serve Home Assistant's Wyoming protocol, e.g. tcp://0.0.0.0:10200",
     )
 
     say = sub.add_parser("say", help="speak a text through a running server into a file")

@@ -142,7 +142,7 @@ class PiperEngine:
                         f"engine {self._name!r}: piper {what} file not found: {path}", param="model"
                     )
             try:
-                import onnxruntime  # type: ignore[import-untyped]
+                import onnxruntime
                 from piper import PiperConfig, PiperVoice, SynthesisConfig
 
                 config_bytes = config.read_bytes()

@@ -4,8 +4,8 @@ Deltas pass ``HiddenBlocks`` (reasoning, ``<details>`` and code fences are never
 their tags are split across deltas) and feed an ``IncrementalSegmenter``, which releases a finished
 sentence the moment its final mark arrives; every segment goes through the text pipeline
 (``prepare``: cleanup, language runs, normalization) and is yielded at once, so the first sentence
-is spoken while the rest of the reply is still being generated, however long the LLM then pauses. A ``Flush`` item speaks whatever is
-buffered now. Closing the generator closes the delta source (an LLM request is cancelled with it).
+is spoken while the rest of the reply is still being generated, however long the LLM then pauses.
+A ``Flush`` item speaks whatever is buffered now. Closing the generator closes the delta source (an LLM request is cancelled with it).
 """
 
 from __future__ import annotations

@@ -183,5 +183,3 @@ async def ws_start_key(scope: Scope, start: dict[str, Any]) -> None:
     key = access.check_key(presented if isinstance(presented, str) else None)
     await access.admit_key(key)
     state["api_key"] = key
-
-

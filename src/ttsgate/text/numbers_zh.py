@@ -95,7 +95,7 @@ def decimal(number: str, *, liang: bool = False, trim: bool = False) -> str:
 
 def signed(sign: str | None) -> str:
     """The spoken sign before a number: ``"-"`` → 负, ``"+"`` → 正, ``"±"`` → 正负, else nothing."""
-    return {"-": "负", "+": "正", "±": "正负"}.get(sign, "")
+    return {"-": "负", "+": "正", "±": "正负"}.get(sign or "", "")
 
 
 def year(digits: str) -> str:

@@ -118,7 +118,7 @@ MEASURE_MULTI = (
 )
 
 #: Words after which a digit string is an identifier read digit by digit.
-ID_KEYWORDS = (
+ID_KEYWORDS: tuple[str, ...] = (
     "电话号码",
     "电话",
     "手机号码",
