@@ -5,7 +5,8 @@ their tags are split across deltas) and feed an ``IncrementalSegmenter``, which 
 sentence the moment its final mark arrives; every segment goes through the text pipeline
 (``prepare``: cleanup, language runs, normalization) and is yielded at once, so the first sentence
 is spoken while the rest of the reply is still being generated, however long the LLM then pauses.
-A ``Flush`` item speaks whatever is buffered now. Closing the generator closes the delta source (an LLM request is cancelled with it).
+A ``Flush`` item speaks whatever is buffered now. Closing the generator closes the delta source
+(an LLM request is cancelled with it).
 """
 
 from __future__ import annotations
