@@ -4,7 +4,9 @@ Steps, per run of Han characters (anything else is a boundary, never an error):
 
 1. pinyin from ``pypinyin`` (its phrase dictionary picks readings of polyphones), then our polyphone
    overrides on top (longest match wins; ``data/polyphones.txt`` plus an optional user file, format
-   ``词 pin1 yin1``; write citation tones, sandhi is applied afterwards; ``r`` for 儿 forces 儿化);
+   ``词 pin1 yin1``; write citation tones, sandhi is applied afterwards; ``r`` for 儿 forces 儿化),
+   then the context rules of ``zh_context`` for polyphones pypinyin read alone (很长 chang2, 我得走
+   dei3, 跑得快 de5, 慢慢地 de5);
 2. 儿化: a 儿 that ends a word (哪儿, 一会儿, 花儿) is fused into the preceding syllable as Baker's
    ``er5`` suffix, except in words such as 女儿 or 婴儿 where it is a full syllable;
 3. tone sandhi: 一 (yi2 before a 4th tone, yi4 before others, yi1 in numbers/ordinals/word-final,
@@ -34,10 +36,11 @@ from pypinyin.converter import DefaultConverter
 from pypinyin.core import Pinyin
 from pypinyin.seg.mmseg import seg as _mmseg
 
+from ttsgate.engines import zh_context
 from ttsgate.engines.zh_letters import spelled
 from ttsgate.text import marks
 
-FRONTEND_VERSION = "zhfe-2"  # 2: Latin letters and digits spelled (zh_letters)
+FRONTEND_VERSION = "zhfe-3"  # 2: Latin letters and digits spelled (zh_letters); 3: zh_context rules
 
 _INITIALS = "b c ch d f g h j k l m n p q r s sh t x z zh"
 INITIALS: tuple[str, ...] = tuple(_INITIALS.split())
@@ -165,6 +168,7 @@ class MandarinFrontend:
         table = builtin_polyphones()
         for path in extra:
             table.update(parse_polyphones(Path(path).read_text("utf-8"), str(path)))
+        zh_context.warm()  # the word classes of the context rules, loaded with the engine
         return cls(table)
 
     def sentences(self, text: str, max_syllables: int = 80) -> list[list[str]]:
@@ -231,9 +235,28 @@ class MandarinFrontend:
             else:  # spaces, brackets, quotes, dropped symbols
                 yield 1
 
+    def pinyin(self, text: str) -> list[str]:
+        """The readings the voice gets for the Han characters of ``text``, in citation tones
+        (before tone sandhi): ``头发很长`` → ``tou2 fa5 hen3 chang2``; 儿化 as ``na3r``. What the
+        polyphone accuracy set (``tests/data/polyphones_zh.tsv``) checks."""
+        text, pins = marks.pinned(text, "pinyin")
+        out: list[str] = []
+        for m in _HAN.finditer(text):
+            s, e = m.span()
+            at = {k - s: tuple(p.reading.split()) for k, p in pins.items() if s <= k < e}
+            out += [f"{x.pinyin}{x.tone}{'r' if x.erhua else ''}" for x in self._readings(m.group(), at)]
+        return out
+
     def _run(self, run: str, pins: Mapping[int, tuple[str, ...]] | None = None) -> list[_Syl]:
-        """The syllables of a run of Han characters; ``pins``: {offset: syllables} given by the
-        pronunciation lexicon, each a word of its own that the overrides do not touch."""
+        """The syllables of a run of Han characters, tone sandhi applied."""
+        syls = self._readings(run, pins)
+        _sandhi_yi_bu(syls)
+        _sandhi_third(syls)
+        return syls
+
+    def _readings(self, run: str, pins: Mapping[int, tuple[str, ...]] | None = None) -> list[_Syl]:
+        """The syllables of a run of Han characters in citation tones; ``pins``: {offset: syllables}
+        given by the pronunciation lexicon, each a word of its own that the overrides do not touch."""
         words = list(_mmseg.cut(run))
         raw = [p[0] for p in self._pinyin.pinyin(run, style=Style.TONE3, errors=_unknown)]
         if len(raw) != len(run) or sum(map(len, words)) != len(run):  # never expected; stay aligned
@@ -243,6 +266,7 @@ class MandarinFrontend:
             )
         final = [k == len(w) - 1 for w in words for k in range(len(w))]
         word_no = [i for i, w in enumerate(words) for _ in w]
+        single = [len(words[n]) == 1 for n in word_no]  # pypinyin read it alone: its default reading
         fixed = [False] * len(run)
         i, next_word = 0, len(words)
         for at, given in (pins or {}).items():
@@ -266,6 +290,7 @@ class MandarinFrontend:
                     break
             else:
                 i += 1
+        zh_context.apply(run, raw, single, fixed)  # polyphones decided by their neighbours
         syls: list[_Syl] = []
         for k, (ch, py) in enumerate(zip(run, raw, strict=True)):
             is_r = ch == "儿" and py.rstrip("5") == "r"
@@ -277,8 +302,6 @@ class MandarinFrontend:
             if m is None or split_pinyin(m.group(1)) is None:
                 continue  # unknown character: drop it
             syls.append(_Syl(ch, m.group(1), int(m.group(2) or 5), final[k], word_no[k]))
-        _sandhi_yi_bu(syls)
-        _sandhi_third(syls)
         return syls
 
     @staticmethod
