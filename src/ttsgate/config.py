@@ -127,10 +127,16 @@ class Settings(BaseSettings):
         0, ge=0, description="Input characters per minute per API key by default (0: none)."
     )
     metrics_require_key: bool = Field(False, description="/metrics needs an API key too (when keys are on).")
-    ws_allowed_origins: str = Field(
+    allowed_origins: str = Field(
         "",
-        description="Web origins allowed to open the WebSocket besides the server's own (comma-separated, "
-        "e.g. https://app.example.com; * for any). Clients that send no Origin are not affected.",
+        description="Web origins (besides the server's own) whose pages may open the WebSocket or make "
+        "cross-site requests (comma-separated, e.g. https://app.example.com; * for any). Clients that "
+        "are not browsers are not affected.",
+    )
+    allowed_hosts: str = Field(
+        "",
+        description="Host names the server answers to (comma-separated; * for any), against DNS "
+        "rebinding; empty: the loopback names when TTSGATE_HOST is loopback, else any.",
     )
     llm_allowed_models: str = Field(
         "",

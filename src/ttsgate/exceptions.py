@@ -72,7 +72,7 @@ class AuthenticationError(InvalidRequestError):
 
 
 class ForbiddenOriginError(InvalidRequestError):
-    """A browser connection from an origin not allowed by ``TTSGATE_WS_ALLOWED_ORIGINS``."""
+    """A browser connection from an origin not allowed by ``TTSGATE_ALLOWED_ORIGINS``."""
 
     def __init__(
         self, message: str, *, param: str | None = "Origin", code: str | None = "origin_not_allowed"

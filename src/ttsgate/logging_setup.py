@@ -85,10 +85,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False)
 
 
+_SECRET = re.compile(r"(api_key=|[Bb]earer\s+)[^&\s\"']+")
+
+
+class SecretFilter(logging.Filter):
+    """API keys never reach a log: ``api_key=…`` in a URL (a WebSocket may carry its key there, and
+    uvicorn logs the handshake's path) and ``Bearer …`` become ``api_key=***`` / ``Bearer ***``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _SECRET.search(message):
+            record.msg, record.args = _SECRET.sub(r"\1***", message), None
+        return True
+
+
 def configure_logging(fmt: str = "plain", level: str = "INFO", stream: TextIO | None = None) -> None:
     """One root handler writing to ``stream`` (standard error by default)."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(SecretFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else PlainFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -120,7 +120,7 @@ def test_characters_per_minute_count_the_input(keyed: str, tmp_path: Path) -> No
 
 
 async def _ws_session(
-    url: str, start: dict[str, object], **kw: object
+    url: str, start: Mapping[str, object], **kw: object
 ) -> tuple[list[dict[str, object]], int]:
     events: list[dict[str, object]] = []
     async with connect(url, **kw) as ws:  # type: ignore[arg-type]
@@ -155,7 +155,7 @@ def test_websocket_key_in_header_query_or_start_message(keyed: str) -> None:
 
 @pytest.fixture(scope="module")
 def open_server() -> Iterator[str]:
-    settings = Settings(cache="off", max_wait_ms=1.0, ws_allowed_origins="https://app.example.com")
+    settings = Settings(cache="off", max_wait_ms=1.0, allowed_origins="https://app.example.com")
     with serve_app(create_app(settings, table=sine_table())) as url:
         yield url
 
@@ -170,3 +170,72 @@ def test_websocket_origin_must_be_the_servers_own_or_allowed(open_server: str) -
     with pytest.raises(InvalidStatus) as refused:
         asyncio.run(_ws_session(url, start, origin="https://evil.example"))
     assert refused.value.response.status_code == 403
+
+
+def test_an_empty_keys_setting_or_file_refuses_to_start(tmp_path: Path) -> None:
+    empty = tmp_path / "keys"
+    empty.write_text("# every key commented out\n# sk-old-0123456789abcdef\n")
+    for settings in (Settings(cache="off", api_keys_file=empty), Settings(cache="off", api_keys=" , ")):
+        with pytest.raises(ValueError, match="name no key"):
+            create_app(settings, table=sine_table())
+
+
+def test_refused_and_failed_requests_are_given_back(keyed: str) -> None:
+    """A 400 costs no characters: the limited key (40 per minute) can still speak 30 after
+    three 30-character requests for a voice that does not exist."""
+    bad = {**SPEECH, "input": "一二三四五六七八九十" * 3, "voice": "nobody"}
+    for _ in range(3):
+        assert httpx.post(f"{keyed}/v1/audio/speech", json=bad, headers=auth(KEY)).status_code == 400
+    assert total(keyed, "ttsgate_key_input_characters_total", key="full") >= 90  # counted, then refunded
+
+
+def test_an_input_over_the_keys_whole_limit_is_a_400_not_a_429(tmp_path: Path) -> None:
+    settings = Settings(cache="off", max_wait_ms=1.0, api_keys_file=keys_file(tmp_path))
+    with serve_app(create_app(settings, table=sine_table())) as url:
+        big = {**SPEECH, "input": "好" * 41}  # the limited key allows 40 characters per minute
+        r = httpx.post(f"{url}/v1/audio/speech", json=big, headers=auth(LIMITED))
+        assert r.status_code == 400
+        assert r.json()["error"]["code"] == "over_key_limit"
+        bad = {**SPEECH, "input": "好" * 30, "voice": "nobody"}
+        assert httpx.post(f"{url}/v1/audio/speech", json=bad, headers=auth(LIMITED)).status_code == 400
+        ok = {**SPEECH, "input": "好" * 30}  # the 400s above were given back
+        assert httpx.post(f"{url}/v1/audio/speech", json=ok, headers=auth(LIMITED)).status_code == 200
+
+
+def test_a_hash_inside_a_key_is_part_of_the_key(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("sk-team-alpha-7f3c#9e1d0a2b name=alpha  # comment\n")
+    settings = Settings(cache="off", max_wait_ms=1.0, api_keys_file=keys)
+    with serve_app(create_app(settings, table=sine_table())) as url:
+        good = httpx.post(f"{url}/v1/audio/speech", json=SPEECH, headers=auth("sk-team-alpha-7f3c#9e1d0a2b"))
+        assert good.status_code == 200
+        prefix = httpx.post(f"{url}/v1/audio/speech", json=SPEECH, headers=auth("sk-team-alpha-7f3c"))
+        assert prefix.status_code == 401
+
+
+def test_browser_rules_host_and_cross_site(open_server: str) -> None:
+    """DNS rebinding (a foreign Host on a loopback server) and a cross-site <audio src> are refused;
+    the server's own names and non-browser clients are not."""
+    port = open_server.rsplit(":", 1)[1]
+    tts = f"{open_server}/tts?text=你好&voice_id=zh_test&format=wav"
+    assert httpx.get(tts, headers={"Host": f"localhost:{port}"}).status_code == 200
+    rebound = httpx.get(tts, headers={"Host": f"attacker.example:{port}"})
+    assert rebound.status_code == 400
+    assert rebound.json()["error"]["param"] == "Host"
+    cross = httpx.get(tts, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "audio"})
+    assert cross.status_code == 403
+    assert cross.json()["error"]["code"] == "origin_not_allowed"
+    allowed = {"Sec-Fetch-Site": "cross-site", "Origin": "https://app.example.com"}
+    assert httpx.get(tts, headers=allowed).status_code == 200
+    assert httpx.get(tts, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+
+
+def test_websocket_over_its_limit_gets_an_error_event_and_1013(tmp_path: Path) -> None:
+    settings = Settings(cache="off", max_wait_ms=1.0, api_keys_file=keys_file(tmp_path))
+    start = {"type": "start", "voice": "zh_test", "response_format": "pcm"}
+    with serve_app(create_app(settings, table=sine_table())) as url:
+        for _ in range(3):
+            httpx.get(f"{url}/v1/audio/voices", headers=auth(LIMITED))
+        events, code = asyncio.run(_ws_session(ws_url(url), start, additional_headers=auth(LIMITED)))
+    assert code == 1013
+    assert events[0]["error"]["code"] == "rate_limit_exceeded"  # type: ignore[index]

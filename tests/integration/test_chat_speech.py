@@ -30,9 +30,12 @@ def ollama() -> Iterator[OllamaFixture]:
         yield fx
 
 
-def _gateway(llm_url: str, kind: str = "ollama") -> Iterator[str]:
+def _gateway(llm_url: str, kind: str = "ollama", **policy: str) -> Iterator[str]:
+    """The fixture's models pick its replies ("zh", "long", "busy"…): the operator allows any model
+    and temperature/keep_alive here (llm/policy.py), unless ``policy`` says otherwise."""
+    policy = {"llm_allowed_models": "*", "llm_allowed_options": "temperature,keep_alive", **policy}
     settings = Settings(
-        cache="off", max_wait_ms=2.0, llm_url=llm_url, llm_kind=kind, llm_model="default-model"
+        cache="off", max_wait_ms=2.0, llm_url=llm_url, llm_kind=kind, llm_model="default-model", **policy
     )
     with serve_app(create_app(settings, table=sine_table(fail_on="KABOOM"))) as url:
         yield url
@@ -202,3 +205,18 @@ def test_openai_compatible_path_against_the_fixture(ollama: OllamaFixture) -> No
         assert events[-1]["type"] == "error"
         r = httpx.post(f"{url}/v1/chat/speech", json={**body, "model": "busy"}, timeout=30)
         assert r.status_code == 503
+
+
+def test_default_policy_sends_the_configured_model_and_a_bounded_reply(ollama: OllamaFixture) -> None:
+    """Out of the box a client cannot pick the server's LLM model or its options (llm/policy.py)."""
+    for url in _gateway(ollama.url, llm_allowed_models="", llm_allowed_options=""):
+        body = {"messages": MESSAGES, "voice": "en_test", "response_format": "pcm"}
+        assert httpx.post(f"{url}/v1/chat/speech", json=body, timeout=30).status_code == 200
+        sent = ollama.requests[-1]
+        assert sent["model"] == "default-model"
+        assert sent["options"] == {"num_predict": 1024}
+        assert "keep_alive" not in sent
+        for extra, param in [({"model": "llama3:70b"}, "model"), ({"options": {"n": 128}}, "options.n")]:
+            r = httpx.post(f"{url}/v1/chat/speech", json={**body, **extra}, timeout=30)
+            assert r.status_code == 400
+            assert r.json()["error"]["param"] == param

@@ -116,7 +116,8 @@ class DrainingServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.drain.draining or sig not in (signal.SIGTERM, signal.SIGINT):
-            super().handle_exit(sig, frame)  # a second signal: shut down now
+            super().handle_exit(sig, frame)  # a second signal: shut down now, no more waiting
+            self.force_exit = True
             return
         self._captured_signals.append(sig)
         self.drain.start()

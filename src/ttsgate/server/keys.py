@@ -9,17 +9,19 @@ one key per line, optionally followed by ``name=NAME``, ``rpm=N`` (requests per 
 (input characters per minute; 0 = unlimited); ``#`` starts a comment::
 
     sk-team-alpha-7f3c9e1d  name=alpha  rpm=120  cpm=60000
-    sk-homeassistant-22b1   name=home-assistant
+    sk-homeassistant-22b1   name=home-assistant   # a comment: '#' after a space (a key may hold '#')
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 MIN_KEY_CHARS = 16
+_COMMENT = re.compile(r"(?:^|\s)#")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,7 @@ def parse_keys_file(text: str, rpm: int, cpm: int, *, source: str = "<keys>") ->
     """Lines ``KEY [name=NAME] [rpm=N] [cpm=N]``; ``rpm``/``cpm`` default to the given limits."""
     out: list[tuple[str, KeyInfo]] = []
     for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
+        line = _COMMENT.split(raw, maxsplit=1)[0].strip()  # "#" at the start or after a space
         if not line:
             continue
         key, *fields = line.split()

@@ -17,7 +17,7 @@ import math
 import time
 from typing import Any
 
-from ttsgate.exceptions import RateLimitError
+from ttsgate.exceptions import InvalidRequestError, RateLimitError
 
 log = logging.getLogger("ttsgate.ratelimit")
 
@@ -54,8 +54,15 @@ class RateLimiter:
         """Count ``amount`` of ``kind`` ("requests"/"characters") for key ``name``; over ``limit``
         per minute: ``RateLimitError`` (nothing counted), unless ``refuse`` is False (counted anyway:
         for work already done, such as an LLM reply that was spoken)."""
-        if limit <= 0 or amount <= 0:
+        if limit <= 0 or amount < 0:
             return
+        if refuse and amount > limit:  # can never fit: not a matter of waiting
+            unit = "requests" if kind == "requests" else "input characters"
+            raise InvalidRequestError(
+                f"this request needs {amount:.0f} {unit}, over the API key's limit of {limit} per minute",
+                param="input",
+                code="over_key_limit",
+            )
         now = time.time()
         window = int(now // WINDOW_S)
         elapsed = now - window * WINDOW_S
@@ -68,12 +75,23 @@ class RateLimiter:
         prev, curr = counts
         if refuse and _estimate(prev, curr, elapsed) > limit:
             await self._refund(name, kind, window, amount, local)
-            wait = _retry_after(prev, curr - amount, elapsed, amount, limit)
+            wait = math.ceil(_retry_after(prev, curr - amount, elapsed, amount, limit))
             unit = "requests" if kind == "requests" else "input characters"
             raise RateLimitError(
-                f"rate limit of {limit} {unit} per minute reached for this API key; retry in {wait:.0f} s",
+                f"rate limit of {limit} {unit} per minute reached for this API key; retry in {wait} s",
                 retry_after_s=wait,
             )
+
+    async def refund(self, name: str, kind: str, amount: float) -> None:
+        """Give back ``amount`` charged in this window (a request that was refused or failed
+        before doing any work: a 400, or a 503 that nginx retries on another replica)."""
+        if amount <= 0:
+            return
+        window = int(time.time() // WINDOW_S)
+        local = self._redis is None or time.monotonic() - self._redis_failed_at < 10.0
+        if local and (name, kind, window) not in self._counts:
+            return
+        await self._refund(name, kind, window, amount, local)
 
     def _add_local(self, name: str, kind: str, window: int, amount: float) -> tuple[float, float]:
         for key in [k for k in self._counts if k[2] < window - 1]:

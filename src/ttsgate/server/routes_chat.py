@@ -62,8 +62,8 @@ async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
     sse = body.stream_format == "sse"
     deltas: asyncio.Queue[str] = asyncio.Queue()  # bounded by the reply's length
     llm = apply_policy(rt.settings, body.model, body.options, body.keep_alive)  # the operator's limits
-    # The key's characters per minute: the user's message now (429 when over), the reply as spoken.
-    await charge_characters(request, len(body.messages[-1].content))
+    # The key's characters per minute: everything the LLM reads now (429 when over), the reply as spoken.
+    await charge_characters(request, sum(len(m.content) for m in body.messages))
     tokens = read_ahead(
         charged(
             request, backend.stream(messages, model=llm.model, options=llm.options, keep_alive=llm.keep_alive)

@@ -10,10 +10,21 @@ function setStatus(text, isError = false) {
   $("status").className = isError ? "error" : "";
 }
 
+// With API keys on (TTSGATE_API_KEYS), the key typed in the page is sent as a Bearer token and kept
+// in this browser's localStorage only.
+function headers(extra = {}) {
+  const key = $("apikey").value.trim();
+  localStorage.setItem("ttsgate.apikey", key);
+  return key ? { ...extra, authorization: `Bearer ${key}` } : extra;
+}
+
 async function loadVoices() {
-  const resp = await fetch("/v1/audio/voices");
+  $("apikey").value = localStorage.getItem("ttsgate.apikey") || "";
+  const resp = await fetch("/v1/audio/voices", { headers: headers() });
+  if (!resp.ok) throw new Error(await errorMessage(resp));
   const { voices } = await resp.json();
   const select = $("voice");
+  select.replaceChildren();
   for (const v of voices) {
     const opt = document.createElement("option");
     opt.value = v.id;
@@ -86,7 +97,7 @@ async function speak() {
   let carry = new Uint8Array(0);
   try {
     const resp = await fetch("/v1/audio/speech", {
-      method: "POST", headers: { "content-type": "application/json" },
+      method: "POST", headers: headers({ "content-type": "application/json" }),
       body: body("pcm", "sse"), signal: abort.signal,
     });
     if (!resp.ok) throw new Error(await errorMessage(resp));
@@ -136,7 +147,7 @@ async function download() {
   const format = $("format").value;
   setStatus(`encoding ${format}…`);
   const resp = await fetch("/v1/audio/speech", {
-    method: "POST", headers: { "content-type": "application/json" }, body: body(format, "audio"),
+    method: "POST", headers: headers({ "content-type": "application/json" }), body: body(format, "audio"),
   });
   if (!resp.ok) { setStatus(`error: ${await errorMessage(resp)}`, true); return; }
   const blob = await resp.blob();
