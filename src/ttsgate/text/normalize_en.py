@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ttsgate.text.forms_en import comparisons, forms_en
 from ttsgate.text.numbers_en import cardinal, decimal, digit_string, ordinal, plural_year, year
 from ttsgate.text.tables_zh import FOLD
 
@@ -212,7 +213,7 @@ def _math(m: re.Match[str]) -> str:
 
 def rules_en(text: str) -> str:
     """Apply every English rule in order; returns text that may (rarely) still hold digits."""
-    text = text.translate(FOLD)
+    text = forms_en(text.translate(FOLD))  # St., Roman numerals, 6'2", 1.5M, y > 5 (forms_en.py)
     text = _ABBR.sub(lambda m: _ABBREVIATIONS[m.group(1)], text)
     if not re.search(r"[0-9]", text):
         return text
@@ -276,7 +277,7 @@ def rules_en(text: str) -> str:
     text = _NEGATIVE.sub("minus ", text)
     text = _DECIMAL.sub(lambda m: _pad(m, decimal(m.group(0))), text)
     text = _INTEGER.sub(lambda m: _pad(m, cardinal(m.group(0))), text)
-    return _SPACES.sub(" ", text)
+    return _SPACES.sub(" ", comparisons(text))
 
 
 def _pad(m: re.Match[str], words: str) -> str:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ttsgate.text.dates_zh import dates
 from ttsgate.text.latin_zh import rules_latin_zh
 from ttsgate.text.numbers_zh import cardinal, decimal, digit_string, signed, year
+from ttsgate.text.operators_zh import model_numbers, operators
 from ttsgate.text.ranges_zh import (
     date_ranges,
     measure_follows,
@@ -25,6 +27,7 @@ from ttsgate.text.ranges_zh import (
 )
 from ttsgate.text.script_zh import is_traditional, to_traditional
 from ttsgate.text.signs_zh import approx, generations, leading_dots, plus_codes, plus_signs
+from ttsgate.text.symbols_zh import symbols_early, symbols_late
 from ttsgate.text.tables_zh import (
     CURRENCY_PREFIX,
     FOLD,
@@ -80,7 +83,7 @@ _CURRENCY = re.compile(
 _PER_UNIT = re.compile(
     _B + r"(?:(" + _NUM + r")" + _TO + r")?(" + _NUM + r")\s?(" + _alt(PER_UNITS) + r")(?![A-Za-z])"
 )
-_UNIT = re.compile(r"(?<![\d.A-Za-z])([-+]?)(" + _NUM + r")\s?(" + _alt(UNITS) + r")(?![A-Za-z²³])")
+_UNIT = re.compile(r"(?<![\d.A-Za-z第])([-+±]?)(" + _NUM + r")\s?(" + _alt(UNITS) + r")(?![A-Za-z²³])")
 _MATH_NUM = r"[-+±]?" + _NUM
 _MATH_OP = "[" + re.escape("".join(MATH_OPS)) + "]"
 _MATH = re.compile(
@@ -195,10 +198,11 @@ def fold(text: str) -> str:
 
 def rules_zh(text: str, *, one: str = "幺") -> str:
     """Apply every Chinese rule, in order; returns text that may still hold digits (rare)."""
-    text = weekday_ranges(fold(text))
-    if not re.search(r"[0-9]", text):
-        return text
     trad = is_traditional(text)
+    text = symbols_early(weekday_ranges(fold(text)))  # LaTeX, powers, primes, ½ (symbols_zh.py)
+    if not re.search(r"[0-9]", text):
+        text = symbols_late(text)
+        return to_traditional(text) if trad else text
     text = rules_latin_zh(text)  # v2.3.1 → V2.3.1, 1080P → 一零八零P (latin_zh.py)
 
     def ident(digits: str) -> str:
@@ -207,7 +211,8 @@ def rules_zh(text: str, *, one: str = "幺") -> str:
     text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
     text = _ID.sub(lambda m: m.group(1) + m.group(2) + _digits_with_plus(m.group(3), one), text)
     text = _PHONE.sub(lambda m: ("加八六" if m.group(1) else "") + ident(m.group(2)), text)
-    text = plus_codes(text, one=one)
+    text = dates(plus_codes(text, one=one))  # 3.8妇女节, 请于3.15前, 03/15/2024, 19年 (dates_zh.py)
+    text = operators(text)  # 满199-20, 湖人110-105勇士, 7x24, 1:2:3, 时长1:30:45 (operators_zh.py)
     text = _DATE_YMD.sub(_ymd, date_ranges(text))
     text = year_spans(text)
     text = _DATE_YM.sub(_ym, text)
@@ -237,15 +242,21 @@ def rules_zh(text: str, *, one: str = "幺") -> str:
         lambda m: signed(m.group(1)) + cardinal(m.group(3)) + "分之" + cardinal(m.group(2)), text
     )
     text = _ORDINAL.sub(_ordinal, text)
-    text = _CODE.sub(lambda m: ident(m.group(1)), text)
+    text = _CODE.sub(lambda m: ident(m.group(1)), model_numbers(text, one=one))
     text = _LETTER_HYPHEN.sub("", text)
     text = _LEADING_ZERO.sub(lambda m: digit_string(m.group(0)), text)
     text = _LONG.sub(lambda m: ident(m.group(0)), text)
     text = plus_signs(_PLUSMINUS.sub("正负", text))
     text = _NEGATIVE.sub("负", text)
     text = _DECIMAL.sub(_plain_decimal, text)
-    text = _INTEGER.sub(lambda m: cardinal(m.group(0), liang=measure_follows(m.string, m.end())), text)
+    text = symbols_late(_INTEGER.sub(_integer, text))
     return to_traditional(text) if trad else text
+
+
+def _integer(m: re.Match[str]) -> str:
+    """A count before a measure word takes 两; a number right after a Latin letter names (CO2, M2)."""
+    named = m.start() > 0 and m.string[m.start() - 1].isascii() and m.string[m.start() - 1].isalpha()
+    return cardinal(m.group(0), liang=not named and measure_follows(m.string, m.end()))
 
 
 def _digits_with_plus(raw: str, one: str) -> str:

@@ -26,11 +26,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ttsgate.text.measures_zh import MEASURE_MULTI, MEASURE_RE, MEASURE_WORDS
 from ttsgate.text.numbers_zh import cardinal, digit_string, year
 from ttsgate.text.tables_zh import (
     CURRENCY_PREFIX,
-    MEASURE_MULTI,
-    MEASURE_WORDS,
     QUANTITY_WORDS,
     SCORE_AFTER,
     SCORE_AFTER_NOT,
@@ -61,7 +60,7 @@ _SUFFIX = (
     + _QUANTITY_WORD + "|" + _HAN_SUFFIX + "{1,2})"
 )  # fmt: skip
 _CURRENCY = r"(?:(?:" + alt(CURRENCY_PREFIX) + r")\s?)?"
-_MEASURE = re.compile("(?:" + alt(MEASURE_MULTI) + "|[" + MEASURE_WORDS + "])")
+_MEASURE = MEASURE_RE
 _QUANTITY = re.compile(
     r"\s?(?:" + _UNIT_SYMBOLS + "|" + alt(MEASURE_MULTI + QUANTITY_WORDS) + "|[" + MEASURE_WORDS + "])"
 )

@@ -23,7 +23,7 @@ _NO_OPERAND = r"(?<![\dA-Za-z)\]}%‰℃°])"
 _PLUS_PHONE = re.compile(_NO_OPERAND + r"\+(\d{1,3})[\s-]?((?:\d[\s-]?){6,13}\d)(?![\d.])")
 _PLUS_CODE = re.compile(_NO_OPERAND + r"\+(" + alt(COUNTRY_CODES) + r")(?![\d.])")
 _PLUS = re.compile(_NO_OPERAND + r"\+(?=\d)")
-_PLUS_AFTER = re.compile(r"(?<=\d)\+(?![\d+])(?!\s*\d)")
+_PLUS_AFTER = re.compile(r"(?:(?<=\d)|(?<=\d[万亿萬億]))\+(?![\d+])(?!\s*\d)")  # 10万+
 _LEADING_DOT = re.compile(r"(?<![A-Za-z0-9.])\.(\d+)(?![\d.])")
 _APPROX = re.compile(_NO_OPERAND + r"~\s?(?=\d)")
 _NOT_AFTER = r"(?![面边邊头頭来來])"

@@ -1,4 +1,4 @@
-"""Constant tables for the Chinese rules: units, currencies, measure words, ID keywords."""
+"""Constant tables for the Chinese rules: units, currencies, ID keywords (measure words: measures_zh)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,18 @@ UNITS_NO_LIANG = frozenset({"℃", "°C", "℉", "°F", "°"})
 #: Currency symbol or code before the amount → spoken name after it.
 CURRENCY_PREFIX: dict[str, str] = {
     "US$": "美元",
+    "NT$": "新台币",
+    "NTD": "新台币",
+    "TWD": "新台币",
+    "S$": "新加坡元",
+    "SGD": "新加坡元",
+    "NZ$": "新西兰元",
+    "CHF": "瑞士法郎",
+    "KRW": "韩元",
+    "THB": "泰铢",
+    "฿": "泰铢",
+    "₽": "卢布",
+    "RUB": "卢布",
     "A$": "澳元",
     "HK$": "港元",
     "C$": "加元",
@@ -89,37 +101,12 @@ CURRENCY_PREFIX: dict[str, str] = {
     "AUD": "澳元",
 }
 
-#: Measure words (and multipliers) before which 2 is read 两.
-MEASURE_WORDS = (
-    "个只本条张件位次天年岁辆台部家份杯碗瓶双对场门所项斤倍层页块元角毛架颗片根棵篇首句间座盒袋包顿遍趟"
-    "声步周点种样名把支枝匹头口群批套组节段群辈代季成户箱桶罐滴粒块艘架栋幢轮届圈下回笔"
-    "百千万亿"
-    "人"  # 两人, 两人间
-    "個隻條張輛臺項處間塊場雙對門頁層顆頓聲種樣組節輩屆輪筆歲棟頭戶萬億"  # Traditional: 2個 → 兩個
-)
-MEASURE_MULTI = (
-    "小时",
-    "分钟",
-    "秒钟",
-    "星期",
-    "个月",
-    "公里",
-    "公斤",
-    "千米",
-    "千克",
-    "毫米",
-    "厘米",
-    "平方",
-    "立方",
-    "小時",
-    "分鐘",
-    "秒鐘",
-    "個月",
-)
-
 #: Words after which a digit string is an identifier read digit by digit.
 ID_KEYWORDS: tuple[str, ...] = (
     "电话号码",
+    "端口号",
+    "端口",
+    "型号",
     "电话",
     "手机号码",
     "手机号",
