@@ -2,13 +2,20 @@
 
 A requested voice is a preference. The language of each text run decides who can speak it:
 ``route(voice, language)`` returns the requested voice when it speaks that language (or a language of
-the same script family, e.g. Cantonese for Han text), else the table's voice for the language, else a
-voice made on the fly on the fallback engine (espeak-ng) with the language code as its speaker.
+the same script, e.g. Cantonese for Han text, French for Latin text), else the table's voice for the
+language, else a voice made on the fly on the fallback engine (espeak-ng) with the language code as
+its speaker, when that engine speaks the language. A run of another script (kana, hangul, Thai …,
+``text/scripts.py``) that nothing here speaks is a 400 naming ``input`` and the script, never
+silence or a voice reading code-point names; Han and Latin runs fall back to the requested voice
+(zh-baker spells Latin letters).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import shutil
+import subprocess
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +25,7 @@ from typing import Any
 
 from ttsgate.engines.base import EngineSpec
 from ttsgate.exceptions import InvalidRequestError, VoiceNotFoundError
+from ttsgate.text.scripts import language_script, script_name
 
 # Languages written in Han characters: a voice for any of them may speak any Han run.
 HAN_LANGUAGES = frozenset({"zh", "yue", "cmn", "wuu", "hak", "nan"})
@@ -34,7 +42,8 @@ class Voice:
 
     @property
     def script(self) -> str:
-        return "han" if self.language in HAN_LANGUAGES else "latin"
+        """The script this voice reads (``han``, ``latin``, or a ``text/scripts.py`` key)."""
+        return "han" if self.language in HAN_LANGUAGES else language_script(self.language)
 
 
 class VoiceTable:
@@ -141,19 +150,62 @@ class VoiceTable:
         return preferred
 
     def route(self, preferred: Voice, language: str) -> Voice:
-        """The voice that speaks a run of ``language`` for a request that asked for ``preferred``."""
+        """The voice that speaks a run of ``language`` for a request that asked for ``preferred``.
+
+        Runs are labelled by script (``text/runs.py``): zh = Han, en = Latin, ja = kana, ko = hangul,
+        th, ru, ar … A voice of the run's script speaks it (a Cantonese voice Han text, a French
+        voice Latin text, a Ukrainian voice a Russian run); else the table's voice for the language,
+        else the fallback engine when it speaks the language. Nothing left: a Han or Latin run is
+        tried by the requested voice; any other script is ``InvalidRequestError`` (400, ``input``)."""
         if preferred.language == language:
             return preferred
-        # Runs are labelled by script: "zh" = Han, "en" = Latin. A voice of the same script
-        # family speaks the run (a Cantonese voice speaks Han text, a French voice Latin text).
-        if (language == "zh") == (preferred.script == "han"):
+        script = language_script(language)
+        if script == preferred.script:
             return preferred
         if language in self.languages:
             return self.voices[self.languages[language]]
-        if self.fallback_engine is not None:
+        if self.fallback_engine is not None and self._fallback_speaks(language):
             return Voice(f"{language}_fallback", self.fallback_engine, language, language, speaker=language)
-        # Nothing speaks it: the preferred voice tries (better than silence).
-        return preferred
+        if script in ("han", "latin"):
+            return preferred
+        raise InvalidRequestError(
+            f"input has text in the {script_name(language)} script ({language}) that no voice here "
+            f"speaks (voice {preferred.id!r}, no voice for {language!r}"
+            + (
+                f", and the fallback engine {self.fallback_engine!r} does not speak it)"
+                if self.fallback_engine
+                else ")"
+            ),
+            param="input",
+            code="unsupported_script",
+        )
+
+    def _fallback_speaks(self, language: str) -> bool:
+        """Whether the fallback engine speaks ``language``: espeak-ng's ``--voices`` list (read once
+        per binary); any other kind (the sine test engine) speaks everything."""
+        spec = self.engines.get(self.fallback_engine or "")
+        if spec is None or spec.kind != "espeak":
+            return True
+        known = espeak_languages(str(spec.options.get("binary", "espeak-ng")))
+        return known is None or language.lower() in known
+
+
+@functools.cache
+def espeak_languages(binary: str = "espeak-ng") -> frozenset[str] | None:
+    """The language names espeak-ng's ``-v`` takes (``ja``, ``ko``, ``th`` …) from ``--voices``;
+    None when the binary is missing or fails (then routing assumes it speaks the language, and the
+    engine reports what it cannot)."""
+    exe = shutil.which(binary)
+    if exe is None:
+        return None
+    try:
+        listing = subprocess.run(
+            [exe, "--voices"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names = {f[1].lower() for f in (line.split() for line in listing.splitlines()[1:]) if len(f) >= 5}
+    return frozenset(names | {n.split("-")[0] for n in names}) or None
 
 
 # Scheduler settings an engine's table entry may override, and their types and lower bounds.

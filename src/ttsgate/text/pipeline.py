@@ -11,6 +11,7 @@ from ttsgate.text.lexicon import Entry, Lexicon
 from ttsgate.text.lexicon_apply import lexicon_runs
 from ttsgate.text.normalizer import TextNormalizer, parse_lang
 from ttsgate.text.runs import RunLang, detect_language, split_language_runs
+from ttsgate.text.scripts import script_of
 from ttsgate.text.segment import split_segments
 
 
@@ -32,13 +33,26 @@ class Segment:
         return sum(expected_speech_s(text, speed) for _, text in self.runs)
 
 
+# Seconds of speech per character, by script: a Han character or a Hangul block is a syllable, a
+# kana a mora; the letters of alphabets and abugidas (combining marks included) ~14 per second.
+_SYLLABLE_S = {"hangul": 1 / 5.0, "kana": 1 / 7.5}
+_HAN_S = 1 / 4.5
+_LETTER_S = 1 / 14.0
+
+
 def expected_speech_s(text: str, speed: float = 1.0) -> float:
-    """A rough length of the speech of spoken (normalized) text: ~4.5 Han characters or ~14 other
-    characters per second at ``speed`` 1. Used to schedule (when audio will be needed, how much
-    work is queued), never to cut audio."""
-    text = marks.plain(text)
-    han = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
-    return (han / 4.5 + (len(text) - han) / 14.0) / max(speed, 0.1)
+    """A rough length of the speech of spoken (normalized) text: ~4.5 Han characters, ~5 Hangul
+    blocks, ~7.5 kana or ~14 other characters per second at ``speed`` 1. Used to schedule (when
+    audio will be needed, how much work is queued), never to cut audio."""
+    total = 0.0
+    for ch in marks.plain(text):
+        if "\u3400" <= ch <= "\u9fff":
+            total += _HAN_S
+        elif ch >= "\u1100":
+            total += _SYLLABLE_S.get(script_of(ch) or "", _LETTER_S)
+        else:
+            total += _LETTER_S
+    return total / max(speed, 0.1)
 
 
 @functools.cache
@@ -95,7 +109,10 @@ def prepare(
 
 
 def _speakable(norm: TextNormalizer, text: str, lang: str, verbatim_latin: bool, strip: bool = True) -> str:
-    spoken = text if verbatim_latin and lang == "en" else norm.normalize(text, lang)
+    """A run's spoken text: zh and en normalized (Latin verbatim for another Latin-script voice);
+    a run of another script (ja, ko, th, ru …) as written, its voice reads its own numbers."""
+    verbatim = lang not in ("zh", "en") or (verbatim_latin and lang == "en")
+    spoken = text if verbatim else norm.normalize(text, lang)
     return spoken.strip() if strip else spoken
 
 
@@ -103,8 +120,10 @@ def has_speech(text: str) -> bool:
     """Whether ``text`` holds something a voice can say: a letter or digit of any script.
 
     The one rule for "nothing to speak" (docs/reading.md): punctuation (``。。。``, a lone ``”``),
-    symbols, emoji and markup alone are not speech. ``prepare`` applies it to each normalized run
-    (so a symbol the normalizer reads, ``%`` → 百分之 / percent, counts); a segment left without
-    runs is not a segment, and a request left without segments is refused (``SpeechPipeline.plan``).
+    symbols, emoji and markup alone are not speech; a letter of any script is (kana, hangul, Thai
+    consonants …: a run of a script no voice speaks is refused when it is routed, never dropped).
+    ``prepare`` applies it to each normalized run (so a symbol the normalizer reads, ``%`` → 百分之 /
+    percent, counts); a segment left without runs is not a segment, and a request left without
+    segments is refused (``SpeechPipeline.plan``).
     """
     return any(ch.isalnum() for ch in text)

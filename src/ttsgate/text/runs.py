@@ -6,6 +6,7 @@ letters and initialisms) Latin material is read the way a Mandarin speaker reads
 100km/h) stay in the zh run, spelled or read in Chinese by the Mandarin voice; words (iPhone, Java,
 Wi-Fi) make en runs for the English voice; a number is read in Chinese unless it sits inside an
 English phrase (iOS 17 → iOS 十七, Java 21 → Java 二十一, but "born in 1990" stays English).
+Other scripts make runs of their own languages (``text/scripts.py``: こんにちは → ja, 안녕 → ko).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from typing import Literal
 
 from ttsgate.text.latin_zh import ORDINAL_SUFFIXES, is_spelled
+from ttsgate.text.scripts import script_runs
 from ttsgate.text.tables_zh import PER_UNITS, UNITS
 
 RunLang = Literal["zh", "en"]
@@ -29,6 +31,7 @@ _TOKEN = re.compile(
 )
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_LEADING_MUTE = re.compile(r"^[^\w]+")
 _ENGLISH_WORD_LETTERS = frozenset({"I", "a"})  # spelled-looking, but English words before English
 
 
@@ -43,7 +46,34 @@ def detect_language(text: str) -> RunLang:
 
 
 def split_language_runs(segment: str, default: RunLang | None = None) -> list[tuple[str, str]]:
-    """Split ``segment`` into ("zh", text) and ("en", text) runs; concatenated they give ``segment``.
+    """Split ``segment`` into language runs; concatenated they give ``segment``.
+
+    Text in another script (kana, hangul, Thai, Cyrillic, Arabic …: ``text/scripts.py``) makes runs
+    of its language (ja, ko, th, ru, ar …); the rest is split into zh and en runs
+    (``split_zh_en_runs``). Text with nothing to speak between two runs joins the run before it.
+    """
+    pieces = script_runs(segment)
+    if all(lang is None for lang, _ in pieces):
+        return split_zh_en_runs(segment, default)
+    lang_default: RunLang = default or detect_language(segment)
+    runs: list[list[str]] = []
+    for lang, text in pieces:
+        if lang is None and runs:  # the punctuation after a run stays with it
+            lead = len(text) - len(_LEADING_MUTE.sub("", text, count=1))
+            runs[-1][1] += text[:lead]
+            text = text[lead:]
+        parts = [(lang, text)] if lang is not None else split_zh_en_runs(text, lang_default)
+        for run_lang, run_text in parts:
+            if runs and (runs[-1][0] == run_lang or not any(ch.isalnum() for ch in run_text)):
+                runs[-1][1] += run_text
+            else:
+                runs.append([run_lang, run_text])
+    return [(lang, text) for lang, text in runs]
+
+
+def split_zh_en_runs(segment: str, default: RunLang | None = None) -> list[tuple[str, str]]:
+    """Split Han and Latin ``segment`` into ("zh", text) and ("en", text) runs; concatenated they
+    give ``segment``.
 
     In Chinese text (see the module docstring) Han characters, letters, initialisms and unit symbols
     after a Chinese number make zh runs, other Latin words en runs, and numbers join the zh runs
