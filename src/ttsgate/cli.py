@@ -136,6 +136,11 @@ def _voices(args: argparse.Namespace) -> int:
         with Client(args.url) as client:
             for v in client.voices():
                 print(f"{v['id']:<18} {v['language']:<5} {v['name']}")
+            memory = client.ready().get("memory") or {}
+            for engine, mb in sorted(memory.get("engines_rss_mb", {}).items()):
+                print(f"engine {engine:<11} {mb:7.1f} MB RSS (load + warm-up)")
+            if "rss_mb" in memory:
+                print(f"server             {memory['rss_mb']:7.1f} MB RSS")
     except TTSGateError as exc:
         print(f"ttsgate: {type(exc).__name__}: {exc.message}", file=sys.stderr)
         return 1

@@ -228,6 +228,10 @@ class Client:
     def voices(self) -> list[dict[str, Any]]:
         return list(self._json("GET", "/v1/audio/voices")["voices"])
 
+    def ready(self) -> dict[str, Any]:
+        """``GET /ready`` of a ready server (engines, load, profile, memory); NotReadyError while not."""
+        return dict(self._json("GET", "/ready"))
+
     def models(self) -> list[dict[str, Any]]:
         return list(self._json("GET", "/v1/audio/models")["models"])
 

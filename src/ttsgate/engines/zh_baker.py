@@ -12,6 +12,8 @@ prints); only its asset directory is used. Options (``[engines.NAME]``):
   no TensorFlow, deterministic, ``zh_baker_onnx.py``) or ``tflite`` (tensorflow-cpu); default ``onnx``
   when the converted files are in ``onnx_dir``, else ``tflite``;
 - ``onnx_dir``: the converted files' folder (default ``$XDG_CACHE_HOME/ttsgate/zh-baker-onnx``);
+- ``variant``: ``fp32`` (default), ``int8`` (``onnx_dir/int8``, ``scripts/quantize_voices.sh``) or ``auto``
+  (int8 when it passed the quality gate and is smaller: ``engines/variants.py``); onnx runtime only;
 - ``sentence_pause_s``: silence between sentences of one segment (default 0.3, divided by speed).
 
 Thread safety: tflite interpreters are not thread-safe, so ``load`` builds a pool of
@@ -69,6 +71,7 @@ import numpy as np
 from ttsgate.audio.chunk import AudioChunk, Float32Array
 from ttsgate.audio.tempo import time_stretch
 from ttsgate.engines.base import EngineSpec, SynthesisInput
+from ttsgate.engines.variants import resolve_variant, zh_variant_dir
 from ttsgate.engines.zh_baker_audio import split_ids, syllables, trim, vocode_chunked
 from ttsgate.engines.zh_baker_onnx import (
     MelOverflowError,
@@ -126,12 +129,20 @@ class ZhBakerEngine:
             raise EngineError(f"engine {self._name!r}: polyphones file: {exc}") from exc
         onnx_dir = opts.get("onnx_dir")
         self._onnx_dir = Path(str(onnx_dir)).expanduser() if onnx_dir else default_onnx_dir()
-        self._runtime = str(opts.get("runtime", "onnx" if onnx_files_present(self._onnx_dir) else "tflite"))
+        base_dir = self._onnx_dir
+        variant = resolve_variant(
+            self._name, opts.get("variant"), "zh-baker", lambda: onnx_files_present(base_dir / "int8")
+        )
+        self._onnx_dir = zh_variant_dir(base_dir, variant)
+        default_runtime = "onnx" if variant == "int8" or onnx_files_present(base_dir) else "tflite"
+        self._runtime = str(opts.get("runtime", default_runtime))
+        if variant == "int8" and self._runtime != "onnx":
+            raise EngineError(f"engine {self._name!r}: variant 'int8' needs runtime 'onnx'")
         if self._runtime not in ("onnx", "tflite"):
             raise EngineError(f"engine {self._name!r}: runtime must be 'onnx' or 'tflite': {self._runtime!r}")
         self._version = f"{ENGINE_VERSION}:{self._frontend.version}:{self._asset_digest()}"
         if self._runtime == "onnx" and onnx_files_present(self._onnx_dir):  # other audio: other cache keys
-            self._version += f":onnx-{onnx_digest(self._onnx_dir)}"
+            self._version += f":onnx-{onnx_digest(self._onnx_dir)}" + (":int8" if variant == "int8" else "")
         self._pool: queue.Queue[_Models] | None = None
 
     @property

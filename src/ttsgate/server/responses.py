@@ -6,7 +6,7 @@ are allowed, so adding one to an answer does not break a client generated from t
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +56,12 @@ class Readiness(_Open):
     engines: list[str]
     failed: dict[str, str] = Field(description="engine → why it failed to load")
     load: dict[str, dict[str, float]] | None = Field(None, description="engine → load figures")
+    profile: str | None = Field(None, description="TTSGATE_PROFILE: default or edge")
+    memory: dict[str, Any] | None = Field(
+        None,
+        description="rss_mb: the process's resident memory now (MiB); engines_rss_mb: engine → RSS its "
+        "load and warm-up added (MiB; engines load in turn, so a shared library counts on the first)",
+    )
 
 
 class Draining(_Open):

@@ -84,6 +84,8 @@ async def health() -> dict[str, str]:
 async def ready(request: Request) -> JSONResponse:
     rt = runtime_of(request)
     body: dict[str, Any] = {"ready": rt.ready, "engines": sorted(rt.engines), "failed": rt.failed}
+    body["profile"] = rt.settings.profile
+    body["memory"] = rt.memory()  # process RSS now, and what each engine's load + warm-up added
     if rt.scheduler is not None:  # each engine's load: workers, pace, streams, queue, refusals, misses
         body["load"] = {name: rt.scheduler.stats(name) for name in rt.scheduler.engines}
     return JSONResponse(body, status_code=200 if rt.ready else 503)
