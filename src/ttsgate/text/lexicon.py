@@ -26,6 +26,7 @@ from typing import Literal
 
 from ttsgate.exceptions import InvalidRequestError
 from ttsgate.text import ipa
+from ttsgate.text.script_zh import SIMPLIFIED, to_traditional
 
 EntryKind = Literal["pinyin", "ipa", "respelling"]
 Source = Literal["file", "request"]
@@ -38,7 +39,8 @@ MAX_FILE_ENTRIES = 100_000
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇]+")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9\u00c0-\u024f]")
-_EN_WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f][A-Za-z0-9\u00c0-\u024f '’.&+\-]*")
+_EN_WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f][A-Za-z0-9\u00c0-\u024f '’.&+#\-]*")
+_HAN_RESPELLING = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff〇，、 ]+")
 _RESPELLING = re.compile(r"[A-Za-z\u00c0-\u024f0-9][A-Za-z\u00c0-\u024f0-9 '’.,\-]*")
 _PINYIN = re.compile(r"([a-zü:v]+)([1-5])")
 
@@ -66,7 +68,7 @@ class Entry:
 
 def make_entry(word: str, reading: str, *, language: str | None = None, source: Source = "file") -> Entry:
     """One validated entry. ``language`` (zh or en) must fit the word when given. Raises LexiconError."""
-    word, reading = word.strip(), " ".join(reading.split())
+    word, reading = word.strip().removeprefix("\ufeff").strip(), " ".join(reading.split())
     if not word or len(word) > MAX_WORD_CHARS:
         raise LexiconError(f"a word has 1 to {MAX_WORD_CHARS} characters")
     if not reading or len(reading) > MAX_READING_CHARS:
@@ -76,14 +78,24 @@ def make_entry(word: str, reading: str, *, language: str | None = None, source: 
         lang = "zh"
     elif _EN_WORD.fullmatch(word) and _LATIN.search(word):
         lang = "en"
+    elif _EN_WORD.fullmatch(word):
+        raise LexiconError(
+            f"{word!r}: a word needs a letter or a Han character; numbers are read by the normalizer "
+            "in their context (write the word around the number instead, e.g. 'Windows 11')"
+        )
     else:
-        raise LexiconError(f"{word!r}: a word is either all Han characters or Latin-script (English)")
+        raise LexiconError(
+            f"{word!r}: a word is either all Han characters or Latin-script (English: letters, digits, "
+            "spaces and ' . & + - #)"
+        )
     if language is not None and language != lang:
         raise LexiconError(f"{word!r} is a {lang} word, not {language}")
     if lang == "zh":
         if _HAN.fullmatch(reading):
             return Entry(word, lang, "respelling", reading, source)
         return Entry(word, lang, "pinyin", _check_pinyin(word, reading), source)
+    if _HAN.search(reading) and _HAN_RESPELLING.fullmatch(reading):
+        return Entry(word, "zh", "respelling", reading, source)  # GitHub → 吉特哈布: the Mandarin voice
     if len(reading) > 2 and reading[0] == "/" and reading[-1] == "/":
         phones = ipa.canonical(reading[1:-1])
         try:
@@ -102,7 +114,11 @@ def make_entry(word: str, reading: str, *, language: str | None = None, source: 
 def _check_pinyin(word: str, reading: str) -> str:
     from ttsgate.engines.zh_frontend import split_pinyin  # pypinyin loads in 0.4 s: only when needed
 
-    sylls = reading.lower().replace("u:", "ü").split()
+    written = reading.lower().replace("u:", "ü").split()
+    sylls = [_tone_number(x) for x in written]
+    if sylls != written:  # tone marks: a syllable without one is neutral (dōng xi)
+        sylls = [x if x[-1:].isdigit() or x == "r" or any(c in _MARKS for c in x) else f"{x}5" for x in sylls]
+    sylls = _expand_erhua(word, sylls)
     if len(sylls) != len(word):
         raise LexiconError(
             f"{word!r}: {len(sylls)} pinyin syllables for {len(word)} Han characters "
@@ -119,9 +135,42 @@ def _check_pinyin(word: str, reading: str) -> str:
     return " ".join(s.replace("ü", "v") for s in sylls)
 
 
+_MARKED = ("āáǎà", "ēéěè", "īíǐì", "ōóǒò", "ūúǔù", "ǖǘǚǜ")
+_MARKS = {v: (base, tone) for base, vs in zip("aeiouü", _MARKED, strict=True) for tone, v in enumerate(vs, 1)}
+
+
+def _tone_number(syllable: str) -> str:
+    """``yuè`` → ``yue4`` (the way most people write pinyin); a syllable with a digit is kept."""
+    marked = [(i, _MARKS[ch]) for i, ch in enumerate(syllable) if ch in _MARKS]
+    if len(marked) != 1 or syllable[-1:].isdigit():
+        return syllable
+    i, (base, tone) = marked[0]
+    return f"{syllable[:i]}{base}{syllable[i + 1 :]}{tone}"
+
+
+def _expand_erhua(word: str, sylls: list[str]) -> list[str]:
+    """``nar3`` for 哪儿 (one syllable with 儿化 written as an r) → ``na3 r``."""
+    from ttsgate.engines.zh_frontend import split_pinyin
+
+    out: list[str] = []
+    for syl in sylls:
+        m = _PINYIN.fullmatch(syl)
+        at = len(out)
+        if (
+            m is not None and m.group(1).endswith("r") and m.group(1) != "er"
+            and split_pinyin(m.group(1)) is None and split_pinyin(m.group(1)[:-1]) is not None
+            and word[at + 1 : at + 2] == "儿"
+        ):  # fmt: skip
+            out += [f"{m.group(1)[:-1]}{m.group(2)}", "r"]
+        else:
+            out.append(syl)
+    return out
+
+
 def parse_lexicon(text: str, source: str = "<lexicon>") -> dict[str, Entry]:
     """A lexicon file → {word: entry}. Raises LexiconError naming ``source:line``."""
     out: dict[str, Entry] = {}
+    text = text.removeprefix("\ufeff")  # a byte-order mark (Windows Notepad, Excel's "UTF-8 CSV")
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.rstrip("\r\n")
         if not line.strip() or line.lstrip().startswith("#"):
@@ -188,15 +237,15 @@ class Lexicon:
         self._folded: dict[str, Entry] = {}  # all-lowercase English words, matched in any case
         for table in (file or {}, request or {}):
             for entry in table.values():
-                if entry.language == "zh":
-                    self._zh[entry.word] = entry
+                if _HAN.fullmatch(entry.word):
+                    self._zh[_simplified(entry.word)] = entry  # 乐清 matches 樂清 too
                 elif entry.word == entry.word.lower():
                     self._folded[entry.word] = entry
                 else:
                     self._exact[entry.word] = entry
         words = [*self._zh, *self._exact, *self._folded]
         self._max_len = max(map(len, words), default=0)
-        self._first = frozenset(w[0] for w in self._zh) | frozenset(w[0].lower() for w in words)
+        self._first = frozenset(w[0].lower() for w in words)
         parts = [file_version] if file else []
         parts += [f"{e.word}\t{e.kind}\t{e.reading}" for e in sorted((request or {}).values(), key=_key)]
         self.version = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16] if words else ""
@@ -209,12 +258,13 @@ class Lexicon:
         if not self._max_len:
             return []
         out: list[Match] = []
+        folded = _simplified(text)
         i, n = 0, len(text)
         while i < n:
-            if text[i].lower() not in self._first:
+            if folded[i].lower() not in self._first:
                 i += 1
                 continue
-            found = self._longest(text, i)
+            found = self._longest(text, folded, i)
             if found is None:
                 i += 1
                 continue
@@ -222,17 +272,26 @@ class Lexicon:
             i = found.end
         return out
 
-    def _longest(self, text: str, i: int) -> Match | None:
+    def _longest(self, text: str, folded: str, i: int) -> Match | None:
         for length in range(min(self._max_len, len(text) - i), 0, -1):
             s = text[i : i + length]
-            candidates = [e for e in (self._zh.get(s), self._exact.get(s), self._folded.get(s.lower())) if e]
+            found = (self._zh.get(folded[i : i + length]), self._exact.get(s), self._folded.get(s.lower()))
+            candidates = [e for e in found if e]
             best = max(candidates, key=lambda e: (e.source == "request", e.word == s), default=None)
             if best is None:
                 continue
-            if best.language == "en" and not _at_boundaries(text, i, i + length):
+            if not _HAN.fullmatch(best.word) and not _at_boundaries(text, i, i + length):
                 continue
             return Match(i, i + length, best)
         return None
+
+
+_T2S = str.maketrans({to_traditional(c): c for c in SIMPLIFIED if to_traditional(c) != c})
+
+
+def _simplified(text: str) -> str:
+    """Traditional characters of ``script_zh``'s pairs in their Simplified form (same length)."""
+    return text.translate(_T2S)
 
 
 def _key(e: Entry) -> str:

@@ -2,14 +2,17 @@
 
 Lexicon words are found in the segment as written (after cleanup, before normalization). Each match
 becomes a span of its entry's language whatever the run splitter would have made of it (``A`` as
-an English entry is spoken in English even next to Han text), and is never normalized: the text
-around it is normalized piece by piece (a lexicon word is a boundary for normalization), the match
+an English entry is spoken in English even next to Han text), and is never normalized. A Mandarin run
+is normalized whole with its Han lexicon words in place (a number still sees its measure word or
+year: 2公里 → 两公里), then each word takes its reading; other runs are normalized piece by piece
+around their matches (a lexicon word is a boundary for normalization), the match
 is replaced by its respelling or kept as a mark (``text/marks.py``) that carries its pinyin or IPA
 to the engine.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
     from ttsgate.text.pipeline import Segment
 
 Part = str | Match
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇]+")
 
 
 def lexicon_runs(
@@ -38,10 +42,36 @@ def lexicon_runs(
     runs = _runs_with_matches(segment, default, found)
     out: list[tuple[str, str]] = []
     for lang, parts in runs:
-        spoken = "".join(_spoken(segment, p, lang, normalize) for p in parts).strip()
+        spoken = _in_context(segment, parts, lang, normalize)
+        if spoken is None:
+            spoken = "".join(_spoken(segment, p, lang, normalize) for p in parts)
+        spoken = spoken.strip()
         if spoken:
             out.append((lang, spoken))
     return tuple(out), tuple(m.entry for m in found)
+
+
+def _in_context(
+    segment: str, parts: list[Part], lang: str, normalize: Callable[[str, str], str]
+) -> str | None:
+    """A zh run normalized whole, its Han lexicon words in place, then each word's reading applied:
+    a number keeps its measure word or year (距离2公里 → 距离两公里, 2024年 → 二零二四年) whatever the
+    lexicon says about the word. None when the normalizer changed a word (then piece by piece)."""
+    matches = [p for p in parts if not isinstance(p, str)]
+    if lang != "zh" or not all(_HAN.fullmatch(segment[m.start : m.end]) for m in matches):
+        return None
+    text = "".join(p if isinstance(p, str) else segment[p.start : p.end] for p in parts)
+    spoken = normalize(text, lang)
+    out: list[str] = []
+    pos = 0
+    for m in matches:
+        word = segment[m.start : m.end]
+        if spoken.count(word) != text.count(word):
+            return None
+        at = spoken.find(word, pos)
+        out += [spoken[pos:at], _spoken(segment, m, lang, normalize)]
+        pos = at + len(word)
+    return "".join(out) + spoken[pos:]
 
 
 def _spoken(segment: str, part: Part, lang: str, normalize: Callable[[str, str], str]) -> str:
