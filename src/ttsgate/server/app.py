@@ -48,7 +48,7 @@ def create_app(
         if settings.wyoming_uri:
             from ttsgate.server.wyoming_server import start_wyoming  # only when it is asked for
 
-            wyoming = await start_wyoming(runtime, settings.wyoming_uri)
+            wyoming = await start_wyoming(runtime, settings.wyoming_uri, app.state.drain)
         try:
             yield
         finally:

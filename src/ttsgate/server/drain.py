@@ -19,6 +19,8 @@ import json
 import logging
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
@@ -49,6 +51,16 @@ class Drain:
         if self.started_at is None:
             self.started_at = time.monotonic()
             log.info("draining: %d request(s) or session(s) in flight", self.in_flight)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Counts the block as work in flight, for work that does not pass the middleware (a Wyoming
+        request): the drain waits for it to end. Check ``draining`` first to refuse new work."""
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
 
     def finished(self, grace_s: float) -> bool:
         """True once draining and nothing is in flight, or the grace period (s) is over."""
