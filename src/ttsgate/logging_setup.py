@@ -4,8 +4,8 @@ Whatever a client sent can reach a log line (a path with ``%0A`` in it, a header
 error message, uvicorn's own warnings). Both formats therefore escape it where the line is made, for
 every logger: a plain line is one line (control characters, line and paragraph separators and lone
 surrogates become ``\\n``, ``\\x1b``, ``\\ud800`` …; a traceback's lines are indented with ``  | ``
-so none of them can pass for a record); a JSON line is one JSON object whose strings carry the same
-escapes for lone surrogates and are otherwise JSON-escaped.
+so none of them can pass for a record); a JSON line is one JSON object, with NEL, U+2028/U+2029
+and lone surrogates written as ``\\u`` escapes too (the values decode unchanged).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TextIO
 
 from ttsgate.server.middleware import RequestIdFilter
 
-# C0 controls, DEL, C1 controls, Unicode line/paragraph separators, lone surrogates.
+# C0 controls, DEL, C1 controls (NEL among them), Unicode line/paragraph separators, lone surrogates.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -37,8 +37,11 @@ def escape_log_text(text: str) -> str:
     return _UNSAFE.sub(_escape_char, text)
 
 
-def _surrogates_escaped(text: str) -> str:
-    return re.sub("[\ud800-\udfff]", _escape_char, text)
+_JSON_UNSAFE = re.compile("[\x85\u2028\u2029\ud800-\udfff]")
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04x}"
 
 
 class PlainFormatter(logging.Formatter):
@@ -79,10 +82,10 @@ class JsonFormatter(logging.Formatter):
             payload.update(fields)
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        for key, value in payload.items():
-            if isinstance(value, str):  # a lone surrogate cannot be written as UTF-8
-                payload[key] = _surrogates_escaped(value)
-        return json.dumps(payload, ensure_ascii=False)
+        # json.dumps leaves these raw with ensure_ascii=False: NEL and U+2028/2029 end a line for
+        # Unicode-aware readers, a lone surrogate cannot be written as UTF-8. Escaped, the line
+        # decodes to the same values.
+        return _JSON_UNSAFE.sub(_json_escape, json.dumps(payload, ensure_ascii=False))
 
 
 _SECRET = re.compile(r"(api_key=|[Bb]earer\s+)[^&\s\"']+")

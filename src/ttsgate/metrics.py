@@ -7,6 +7,8 @@ they are exported under those names too (see ``docs/metrics.md``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import psutil
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -14,7 +16,11 @@ from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPEN
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
-__all__ = ["CONTENT_TYPE_LATEST", "OPENMETRICS_TYPE", "Metrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "OPENMETRICS_TYPE", "REJECT_REASONS", "SPEECH_ROUTES", "Metrics"]
+
+# The label values known before any event: exported at 0 from the start (init_labels).
+REJECT_REASONS = ("realtime", "queue_full", "queue_wait", "memory")
+SPEECH_ROUTES = ("/v1/audio/speech", "/tts", "/api/chatts", "/v1/chat/speech")
 
 
 class Metrics:
@@ -126,6 +132,26 @@ class Metrics:
         for name in names:
             self.key_requests.labels(name)
             self.key_characters.labels(name)
+
+    def init_labels(self, *, engines: Iterable[str], cache_backend: str) -> None:
+        """Create every labelled series whose label values are known now, at 0, so that rates,
+        ratios and alerts work from the first scrape (a series that appears only with its first
+        event has no rate before it, and ``increase()`` misses that first event)."""
+        for engine in engines:
+            for family in (
+                self.audio_seconds, self.segments_synthesized, self.deadline_misses, self.engine_errors,
+                self.queue_depth, self.queue_expected_wait, self.active_streams, self.engine_ready,
+                self.synthesis_rtf, self.queue_wait, self.batch_size,
+            ):  # fmt: skip
+                family.labels(engine)
+        for reason in REJECT_REASONS:
+            self.rejected.labels(reason)
+        for route in SPEECH_ROUTES:
+            self.time_to_first_audio.labels(route)
+            self.request_duration.labels(route)
+        for result in ("hit", "miss"):
+            self.cache_requests.labels(cache_backend, result)
+        self.cache_errors.labels(cache_backend)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -21,13 +21,13 @@ from ttsgate.cache import AudioCache, create_cache
 from ttsgate.config import Settings
 from ttsgate.engines import Engine, SynthesisInput, create_engine
 from ttsgate.engines.variants import VARIANT_KINDS
-from ttsgate.exceptions import NotReadyError
+from ttsgate.exceptions import InvalidRequestError, NotReadyError, VoiceNotFoundError
 from ttsgate.lexicon_store import LexiconStore
 from ttsgate.metrics import Metrics
 from ttsgate.pipeline import SpeechPipeline
 from ttsgate.scheduler import EngineLimits, MemoryGuard, Scheduler
 from ttsgate.text import TextNormalizer, expected_speech_s, words
-from ttsgate.voices import VoiceTable
+from ttsgate.voices import Voice, VoiceTable
 
 log = logging.getLogger("ttsgate.runtime")
 
@@ -82,11 +82,13 @@ class Runtime:
         if wanted is not None:
             table = table.only_engines(wanted)
         metrics = Metrics(__version__)
+        cache = create_cache(settings, metrics if settings.metrics else None)
+        metrics.init_labels(engines=table.engines, cache_backend=cache.backend)
         return cls(
             settings=settings,
             table=table,
             metrics=metrics,
-            cache=create_cache(settings, metrics if settings.metrics else None),
+            cache=cache,
             normalizer=TextNormalizer(),
             lexicons=LexiconStore(settings.lexicon_file),
         )
@@ -102,6 +104,28 @@ class Runtime:
         if not self.ready or self.pipeline is None:
             raise NotReadyError("engines are still loading; retry shortly", code="warming_up")
         return self.pipeline
+
+    def check_request(self, voice: Voice, language: str | None) -> None:
+        """Refuse what no engine can speak before any engine work (400, never an engine error).
+
+        ``language`` must be one the voice table routes or its fallback engine speaks
+        (``param: language``, ``code: unsupported_language``), whatever the text's script; a voice
+        made on the fly (``espeak:xx``) must be one the fallback engine has (``param: voice``).
+        Call after ``require_ready`` (the fallback engine is asked what it speaks)."""
+        fallback = self.engines.get(self.table.fallback_engine or "")
+        if self.table.is_made_on_the_fly(voice) and not (fallback and fallback.speaks(voice.speaker or "")):
+            raise VoiceNotFoundError.for_voice(voice.id, self.table.ids())
+        if language is None or language in self.table.routed_languages():
+            return
+        if fallback is not None and fallback.speaks(language):
+            return
+        known = ", ".join(self.table.routed_languages())
+        more = f", or any language the {fallback.name} engine has" if fallback is not None else ""
+        raise InvalidRequestError(
+            f"language {language!r} is not spoken here; known: {known}{more}",
+            param="language",
+            code="unsupported_language",
+        )
 
     def require_llm_http(self) -> httpx.AsyncClient:
         if self.llm_http is None:

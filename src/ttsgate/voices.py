@@ -138,6 +138,14 @@ class VoiceTable:
             return Voice(voice_id, engine, lang.lower(), lang, speaker=lang.lower())
         raise VoiceNotFoundError.for_voice(voice_id, self.ids())
 
+    def routed_languages(self) -> list[str]:
+        """The languages the table itself names: routing entries and the voices' own languages."""
+        return sorted(set(self.languages) | {v.language for v in self.voices.values()})
+
+    def is_made_on_the_fly(self, voice: Voice) -> bool:
+        """Whether ``voice`` is a fallback-engine voice made by ``resolve`` (``espeak:fr``), not an entry."""
+        return self.voices.get(voice.id) != voice
+
     def route_exact(self, preferred: Voice, language: str) -> Voice:
         """The voice for an explicitly requested language (a dialect such as ``yue``): the
         requested voice if it is that language, else the table's voice for it, else fallback."""

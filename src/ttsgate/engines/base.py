@@ -84,6 +84,13 @@ class Engine(Protocol):
         estimate's error, and scaled by ``speed`` when it speaks slower speeds itself."""
         ...
 
+    def speaks(self, language: str) -> bool:
+        """Whether a voice made on the fly for ``language`` (speaker = the code, as the voice
+        table's fallback engine is asked for an unrouted language or ``<engine>:<code>``) can
+        speak. Asked after ``load``, on the event loop: a lookup, no synthesis. An engine with no
+        such voices answers False."""
+        ...
+
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
         """Speak every item; one chunk per item, in order. Blocking. Raise to fail the batch.
 

@@ -170,6 +170,10 @@ class ChatTTSEngine:
         for name in self._voices.user:  # fail at load, not mid-request
             self._speaker_tensor(name)
 
+    def speaks(self, language: str) -> bool:
+        """No voices made on the fly (the voice table names this engine's voices)."""
+        return False
+
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return self._params.sampling(item)  # validates params: a bad value fails only its own request
 

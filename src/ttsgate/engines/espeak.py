@@ -184,6 +184,10 @@ class EspeakEngine:
             raise EngineError(f"engine {self._name!r}: espeak-ng {' '.join(args)} failed: {exc}") from exc
         return proc.stdout.decode("utf-8", "replace")
 
+    def speaks(self, language: str) -> bool:
+        """Whether espeak-ng has a voice named ``language`` (``fr``, ``en-us``, ``yue``; read at load)."""
+        return language.strip().lower() in self._voices
+
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return (item.speaker or item.language, round(item.speed, 3))
 

@@ -189,6 +189,10 @@ class PiperEngine:
             self._synthesis_config_cls = SynthesisConfig
             self._voice = voice
 
+    def speaks(self, language: str) -> bool:
+        """No voices made on the fly (the voice table names this engine's voices)."""
+        return False
+
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return (item.speaker, round(item.speed, 3))
 

@@ -5,7 +5,8 @@ the character, so different texts give different audio. Options: ``char_s`` (def
 ``sample_rate`` (default 24000), ``delay_s`` (sleep per batch, to simulate a slow model),
 ``max_batch_size`` (default 8), ``fail_on`` (text substring that makes the batch raise),
 ``max_speech_s`` (the limit it declares, in seconds at speed 1 of ``expected_speech_s``; default
-none: to test the pipeline's cutting).
+none: to test the pipeline's cutting), ``languages`` (comma-separated codes it speaks as a
+fallback engine; default: any).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class SineEngine:
         self._fail_on = str(opts.get("fail_on", "")) or None
         self._max_speech_s = float(opts["max_speech_s"]) if "max_speech_s" in opts else None
         self._max_batch = int(spec.max_batch_size or opts.get("max_batch_size", 8))
+        langs = {c.strip().lower() for c in str(opts.get("languages", "")).split(",") if c.strip()}
+        self._languages = frozenset(langs) or None
         self._lock = threading.Lock()
         self.loaded = False
         self.batches: list[int] = []  # sizes of the batches run, for tests
@@ -52,6 +55,9 @@ class SineEngine:
 
     def load(self) -> None:
         self.loaded = True
+
+    def speaks(self, language: str) -> bool:
+        return self._languages is None or language.lower() in self._languages
 
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return (item.speaker, item.language)

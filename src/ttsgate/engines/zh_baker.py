@@ -215,6 +215,10 @@ class ZhBakerEngine:
             raise EngineError(f"engine {self._name!r}: cannot load the Baker ONNX models: {exc}") from exc
         return pool
 
+    def speaks(self, language: str) -> bool:
+        """No voices made on the fly (the voice table names this engine's voices)."""
+        return False
+
     def batch_key(self, item: SynthesisInput) -> Hashable:
         return "zh"
 

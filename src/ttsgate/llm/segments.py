@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ttsgate.offload import off_loop
 from ttsgate.text import IncrementalSegmenter, Segment, TextNormalizer, prepare
 from ttsgate.text.hidden import HiddenBlocks
 from ttsgate.text.lexicon import Lexicon
@@ -118,9 +119,10 @@ async def reply_segments(
                 if discard:  # the reply began inside reasoning: what is not spoken yet is dropped
                     segmenter.reset()
                 pieces = segmenter.feed(visible) if visible else []
-            for seg in speakable(pieces):
+            for seg in await off_loop(sum(map(len, pieces)), speakable, pieces):
                 yield seg
-        for seg in speakable(segmenter.feed(hidden.flush()) + segmenter.flush()):
+        pieces = segmenter.feed(hidden.flush()) + segmenter.flush()
+        for seg in await off_loop(sum(map(len, pieces)), speakable, pieces):
             yield seg
     finally:
         aclose = getattr(deltas, "aclose", None)

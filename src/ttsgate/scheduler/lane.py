@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ttsgate.audio.chunk import AudioChunk
 from ttsgate.engines.base import Engine, EngineSpec, SynthesisInput
-from ttsgate.exceptions import EngineError, TTSGateError
+from ttsgate.exceptions import EngineError, InvalidRequestError, TTSGateError
 from ttsgate.metrics import Metrics
 from ttsgate.scheduler.state import Job, QueueState
 
@@ -75,7 +75,11 @@ async def run_batch(
         chunks, wall_s = await loop.run_in_executor(lane.executor, run_engine, lane.engine, items)
         ok = True
     except BaseException as exc:
-        if isinstance(exc, Exception):
+        if isinstance(exc, InvalidRequestError):
+            # The engine refused an input as invalid: a client mistake that got past the checks
+            # before the queue (Runtime.check_request), answered 400; not an engine failure.
+            log.warning("engine %s refused a batch of %d as invalid: %s", name, len(batch), exc.message)
+        elif isinstance(exc, Exception):
             if m is not None:
                 m.engine_errors.labels(engine=name).inc()
             log.error("engine %s failed a batch of %d", name, len(batch), exc_info=exc)

@@ -16,11 +16,11 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ttsgate.metrics import Metrics
+from ttsgate.metrics import SPEECH_ROUTES, Metrics
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_SPEECH_ROUTES = {"/v1/audio/speech", "/tts", "/api/chatts", "/v1/chat/speech"}
+_SPEECH_ROUTES = frozenset(SPEECH_ROUTES)
 
 
 class RequestIdFilter(logging.Filter):

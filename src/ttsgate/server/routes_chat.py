@@ -28,7 +28,7 @@ from ttsgate.runtime import Runtime
 from ttsgate.server.access import charge_characters
 from ttsgate.server.openapi import CHAT_ERRORS, audio, errors
 from ttsgate.server.protocol import ChatSpeechBody
-from ttsgate.server.streaming import audio_body, chat_sse_body, closing_source
+from ttsgate.server.streaming import audio_body, chat_sse_body, closing_source, scrub_surrogates
 
 router = APIRouter()
 ROUTE = "/v1/chat/speech"
@@ -57,6 +57,7 @@ async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
     voice = rt.table.resolve(body.voice_id)
     lexicon = rt.lexicons.lexicon(body.lexicon)  # validated before the LLM is asked
     pipeline = rt.require_ready()
+    rt.check_request(voice, body.language)
     backend = create_backend(rt.settings, rt.require_llm_http())
     messages = [ChatMessage(role=m.role, content=m.content) for m in body.messages]
     sse = body.stream_format == "sse"
@@ -66,7 +67,10 @@ async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
     await charge_characters(request, sum(len(m.content) for m in body.messages))
     tokens = read_ahead(
         charged(
-            request, backend.stream(messages, model=llm.model, options=llm.options, keep_alive=llm.keep_alive)
+            request,
+            _scrubbed(
+                backend.stream(messages, model=llm.model, options=llm.options, keep_alive=llm.keep_alive)
+            ),
         )
     )
     on_delta = deltas.put_nowait if sse else None
@@ -102,3 +106,15 @@ async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
         return StreamingResponse(events, media_type="text/event-stream", headers=headers)
     audio = audio_body(first, spoken, encoder, metrics=rt.metrics, route=ROUTE, started=started)
     return StreamingResponse(audio, media_type=encoder.media_type, headers=headers)
+
+
+async def _scrubbed(deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The LLM's text deltas with lone surrogates (JSON can carry ``\\ud800``; it is not text) made
+    U+FFFD: the reply is still spoken and shown, and nothing downstream meets unencodable text."""
+    try:
+        async for delta in deltas:
+            yield scrub_surrogates(delta)
+    finally:
+        aclose = getattr(deltas, "aclose", None)
+        if aclose is not None:
+            await aclose()

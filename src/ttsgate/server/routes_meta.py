@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from ttsgate.exceptions import NotFoundError
+from ttsgate.exceptions import InputTooLongError, NotFoundError
 from ttsgate.metrics import CONTENT_TYPE_LATEST
+from ttsgate.offload import off_loop
 from ttsgate.server.openapi import BODY_ERRORS, errors
 from ttsgate.server.protocol import NormalizeBody
 from ttsgate.server.responses import (
@@ -108,6 +109,15 @@ async def metrics(request: Request) -> Response:
 )
 async def normalize(body: NormalizeBody, request: Request) -> dict[str, Any]:
     rt = runtime_of(request)
+    limit = rt.settings.max_input_chars  # the same input limit as speech
+    if len(body.input) > limit:
+        raise InputTooLongError(
+            f"input is {len(body.input)} characters; the limit is {limit}",
+            param="input",
+            code="input_too_long",
+        )
     lexicon = rt.lexicons.lexicon(body.lexicon)  # the file's entries (re-read if changed) + the request's
-    segments = prepare(body.input, body.lang, normalizer=rt.normalizer, lexicon=lexicon)
+    segments = await off_loop(
+        len(body.input), prepare, body.input, body.lang, normalizer=rt.normalizer, lexicon=lexicon
+    )
     return report(segments, lexicon)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from functools import partial
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from ttsgate.audio.encode import create_encoder
 from ttsgate.exceptions import InputTooLongError, InvalidRequestError
+from ttsgate.offload import off_loop
 from ttsgate.pipeline import SpeechOptions
 from ttsgate.request_cache import finalize_wav
 from ttsgate.runtime import Runtime
@@ -21,7 +22,7 @@ from ttsgate.server.access import charge_characters
 from ttsgate.server.openapi import QUERY_SPEECH_ERRORS, SPEECH_ERRORS, audio, errors, redirect
 from ttsgate.server.protocol import AudioFormat, ChattsBody, Language, SpeechBody, Speed
 from ttsgate.server.routes_audio import cached_response, request_cache_of
-from ttsgate.server.streaming import audio_body, sse_body
+from ttsgate.server.streaming import audio_body, encoded_audio, sse_body
 from ttsgate.server.validation import client_names
 
 router = APIRouter()
@@ -58,6 +59,7 @@ async def _speak(
     voice = rt.table.resolve(voice_id)
     lex = rt.lexicons.lexicon(lexicon)  # the file's entries (re-read if changed) + the request's
     pipeline = rt.require_ready()
+    rt.check_request(voice, language)  # a client mistake is refused before any engine work
     rc = request_cache_of(request)
     respond = partial(cached_response, request, rt, route=route, started=started, fmt=fmt)
     front = None
@@ -65,7 +67,7 @@ async def _speak(
         front = rc.front_key(pipeline, voice, text, speed, fmt, language, lex.version)
     if front is not None and (found := await rc.front(front)) is not None:
         return await respond(request_key=found.request_key, data=found.data)
-    segments = pipeline.plan(text, voice, language, lexicon=lex)
+    segments = await off_loop(len(text), pipeline.plan, text, voice, language, lexicon=lex)
     opts = SpeechOptions(voice=voice, speed=speed, timeout_s=rt.settings.request_timeout_s, language=language)
     rec = None
     if rc.enabled:
@@ -91,12 +93,16 @@ async def _speak(
         if rec is not None:
             body = rc.tap_body(rec, body, audio=False)
         return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+    if not stream:  # nothing is sent before the whole body: a failure still gets its status (504 …)
+        whole: AsyncIterator[bytes]
+        whole = encoded_audio(first, spoken, encoder, metrics=rt.metrics, route=route, started=started)
+        if rec is not None:
+            whole = rc.tap_body(rec, whole, audio=True)
+        data = b"".join([chunk async for chunk in whole])
+        return Response(finalize_wav(fmt, data), media_type=encoder.media_type)
     audio = audio_body(first, spoken, encoder, metrics=rt.metrics, route=route, started=started)
     if rec is not None:
         audio = rc.tap_body(rec, audio, audio=True)
-    if not stream:
-        data = b"".join([chunk async for chunk in audio])
-        return Response(finalize_wav(fmt, data), media_type=encoder.media_type)
     return StreamingResponse(audio, media_type=encoder.media_type, headers=headers)
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ttsgate.audio.subtitles import Cue, to_srt, to_vtt
 from ttsgate.exceptions import InputTooLongError
+from ttsgate.offload import off_loop
 from ttsgate.pipeline import SpeechOptions
 from ttsgate.server.access import charge_characters
 from ttsgate.server.openapi import SPEECH_ERRORS, TEXT, errors
@@ -55,7 +56,10 @@ async def create_subtitles(body: SubtitlesBody, request: Request) -> Response:
     voice = rt.table.resolve(body.voice_id)
     lexicon = rt.lexicons.lexicon(body.lexicon)
     pipeline = rt.require_ready()
-    segments = pipeline.plan(body.input, voice, body.language, lexicon=lexicon)
+    rt.check_request(voice, body.language)
+    segments = await off_loop(
+        len(body.input), pipeline.plan, body.input, voice, body.language, lexicon=lexicon
+    )
     opts = SpeechOptions(
         voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s, language=body.language
     )

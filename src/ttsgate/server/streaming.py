@@ -1,9 +1,11 @@
 """Response bodies that stream spoken segments as encoded audio or as SSE events.
 
 Errors: whatever fails before the first byte is raised by the route (a real status). Here, after
-the first byte: an audio stream is aborted (the chunked body never gets its terminating chunk, so
-clients see an incomplete read, never silently truncated audio with a clean end); an SSE stream
-sends an ``error`` event and ends.
+the first byte, every failure (a ``TTSGateError`` or a bug) is reported and logged: an audio stream
+is aborted (the chunked body never gets its terminating chunk, so clients see an incomplete read,
+never silently truncated audio with a clean end); an SSE stream sends an ``error`` event and ends
+(a bug: ``server_error`` with a generic message, the traceback in the log). A body that is sent
+whole (``"stream": false``) uses ``encoded_audio``, whose errors the route answers with their status.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import base64
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any
@@ -31,6 +34,38 @@ log = logging.getLogger("ttsgate.server")
 
 class StreamAborted(Exception):
     """Raised inside a body iterator to abort the HTTP response after its first byte."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate_at(text: str) -> int | None:
+    """Index of the first lone surrogate in ``text`` (JSON may carry one as ``\\ud800``; it is not
+    Unicode text and cannot be encoded), or None."""
+    m = _SURROGATE.search(text)
+    return m.start() if m else None
+
+
+def scrub_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (for text we did not get from the client,
+    e.g. an LLM's reply, which is spoken anyway)."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def json_text(payload: dict[str, object]) -> str:
+    """``payload`` as JSON, non-ASCII kept; always encodable as UTF-8 (a lone surrogate is written as
+    its ``\\u`` escape)."""
+    text = json.dumps(payload, ensure_ascii=False)
+    return text if lone_surrogate_at(text) is None else json.dumps(payload)
+
+
+def _mid_stream(exc: Exception) -> TTSGateError:
+    """The error a stream reports after its first byte: ours as it is, a bug as a generic 500 (logged)."""
+    if isinstance(exc, TTSGateError):
+        log.warning("stream failed after its first byte: %s (%s)", exc.message, exc.code or exc.error_type)
+        return exc
+    log.error("stream failed after its first byte", exc_info=exc)
+    return TTSGateError("internal server error")
 
 
 _PIECE_SAMPLES = OUTPUT_SAMPLE_RATE // 2
@@ -59,6 +94,28 @@ class _FirstAudio:
         return data
 
 
+async def encoded_audio(
+    first: SpokenSegment,
+    rest: AsyncGenerator[SpokenSegment, None],
+    encoder: StreamEncoder,
+    *,
+    metrics: Metrics,
+    route: str,
+    started: float,
+) -> AsyncGenerator[bytes, None]:
+    """The spoken segments encoded, in pieces; errors raised as they are (for a body sent whole)."""
+    first_audio = _FirstAudio(metrics, route, started)
+    try:
+        async for seg in _chain(first, rest):
+            for piece in pcm_pieces(seg.pcm):
+                if data := first_audio(encoder.encode(piece)):
+                    yield data
+        if tail := first_audio(encoder.finish()):
+            yield tail
+    finally:
+        await rest.aclose()
+
+
 async def audio_body(
     first: SpokenSegment,
     rest: AsyncGenerator[SpokenSegment, None],
@@ -68,19 +125,15 @@ async def audio_body(
     route: str,
     started: float,
 ) -> AsyncIterator[bytes]:
-    first_audio = _FirstAudio(metrics, route, started)
+    """``encoded_audio`` for a streamed body: any failure aborts the response (``StreamAborted``)."""
+    pieces = encoded_audio(first, rest, encoder, metrics=metrics, route=route, started=started)
     try:
-        async for seg in _chain(first, rest):
-            for piece in pcm_pieces(seg.pcm):
-                if data := first_audio(encoder.encode(piece)):
-                    yield data
-        if tail := first_audio(encoder.finish()):
-            yield tail
-    except TTSGateError as exc:
-        log.error("aborting audio stream after its first byte: %s", exc.message)
-        raise StreamAborted(exc.message) from exc
+        async for data in pieces:
+            yield data
+    except Exception as exc:
+        raise StreamAborted(_mid_stream(exc).message) from exc
     finally:
-        await rest.aclose()
+        await pieces.aclose()
 
 
 async def sse_body(
@@ -109,8 +162,8 @@ async def sse_body(
             yield _audio_event(tail)
         usage = {"input_tokens": input_chars, "output_tokens": 0, "total_tokens": input_chars}
         yield _event({"type": "speech.audio.done", "usage": usage})
-    except TTSGateError as exc:
-        yield _event({"type": "error", **error_body(exc)})
+    except Exception as exc:
+        yield _event({"type": "error", **error_body(_mid_stream(exc))})
     finally:
         await rest.aclose()
 
@@ -167,8 +220,8 @@ async def chat_sse_body(
         yield _event({"type": "chat.text.done", "text": text})
         usage = {"input_tokens": 0, "output_tokens": len(text), "total_tokens": len(text)}
         yield _event({"type": "speech.audio.done", "usage": usage})
-    except TTSGateError as exc:
-        yield _event({"type": "error", **error_body(exc)})
+    except Exception as exc:
+        yield _event({"type": "error", **error_body(_mid_stream(exc))})
     finally:
         for fut in waiting:
             fut.cancel()
@@ -214,7 +267,7 @@ def _segment_event(seg: SpokenSegment) -> bytes:
 
 
 def _event(payload: dict[str, object]) -> bytes:
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
+    return f"data: {json_text(payload)}\n\n".encode()
 
 
 async def _chain(first: SpokenSegment, rest: AsyncIterator[SpokenSegment]) -> AsyncIterator[SpokenSegment]:
