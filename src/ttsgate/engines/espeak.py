@@ -178,7 +178,11 @@ class EspeakEngine:
         assert self._exe is not None
         try:
             proc = subprocess.run(
-                [self._exe, *args], capture_output=True, check=True, timeout=self._timeout_s
+                [self._exe, *args],
+                capture_output=True,
+                check=True,
+                timeout=self._timeout_s,
+                start_new_session=True,  # see _speak
             )
         except (OSError, subprocess.SubprocessError) as exc:
             raise EngineError(f"engine {self._name!r}: espeak-ng {' '.join(args)} failed: {exc}") from exc
@@ -236,8 +240,14 @@ class EspeakEngine:
         assert self._exe is not None
         cmd = [self._exe, "--stdout", "-b", "1", "-v", voice, "-s", str(wpm)]
         try:
+            # Its own session: Ctrl-C in a terminal (SIGINT to the foreground process group) starts
+            # ttsgate's drain and must not kill the espeak-ng runs the drain waits for.
             proc = subprocess.run(
-                cmd, input=text.encode("utf-8"), capture_output=True, timeout=self._timeout_s
+                cmd,
+                input=text.encode("utf-8"),
+                capture_output=True,
+                timeout=self._timeout_s,
+                start_new_session=True,
             )
         except (OSError, subprocess.SubprocessError) as exc:
             raise EngineError(f"engine {self._name!r}: espeak-ng failed: {exc}") from exc
