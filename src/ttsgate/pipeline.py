@@ -21,39 +21,26 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import anyio
 import numpy as np
 
-from ttsgate.audio.chunk import OUTPUT_SAMPLE_RATE, Int16Array, to_int16
+from ttsgate.audio.chunk import OUTPUT_SAMPLE_RATE, AudioChunk, Int16Array, to_int16
 from ttsgate.audio.resample import resample
-from ttsgate.cache import AudioCache, cache_key
+from ttsgate.cache import AudioCache
 from ttsgate.engines.base import Engine, SynthesisInput
-from ttsgate.exceptions import EngineError, InvalidRequestError
+from ttsgate.exceptions import InvalidRequestError
 from ttsgate.lexicon_store import LexiconStore
+from ttsgate.routing import EngineCall, Router, SpeechOptions, pause_after, silence, text_mode
 from ttsgate.scheduler import Playback, Scheduler, Work
 from ttsgate.text import Segment, TextNormalizer, expected_speech_s, prepare
-from ttsgate.text.fit import fit_pieces
 from ttsgate.text.lexicon import Lexicon
-from ttsgate.voices import HAN_LANGUAGES, Voice, VoiceTable
+from ttsgate.voices import Voice, VoiceTable
 
-# Silence inserted before a segment, by how the previous one ended.
-_SENTENCE_END = "。！？!?.…；;"
-_PAUSE_SENTENCE_S = 0.22
-_PAUSE_CLAUSE_S = 0.10
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechOptions:
-    voice: Voice
-    speed: float = 1.0
-    params: tuple[tuple[str, str], ...] = ()
-    timeout_s: float = 120.0
-    # An explicit language for the runs of its script (e.g. "yue": Han text in Cantonese).
-    language: str | None = None
+__all__ = ["AudioPiece", "EngineCall", "SpeechOptions", "SpeechPipeline", "SpokenSegment", "text_mode"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +56,16 @@ class SpokenSegment:
         return self.start_s + len(self.pcm) / OUTPUT_SAMPLE_RATE
 
 
-class SpeechPipeline:
+@dataclass(frozen=True, slots=True)
+class AudioPiece:
+    """The next samples of segment ``index``'s ``SpokenSegment.pcm`` (its leading pause first), out
+    before the segment is complete (``SpeechPipeline.stream_pieces``); s16 at OUTPUT_SAMPLE_RATE."""
+
+    index: int
+    pcm: Int16Array
+
+
+class SpeechPipeline(Router):
     def __init__(
         self,
         *,
@@ -81,8 +77,7 @@ class SpeechPipeline:
         lookahead: int = 3,
         lexicons: LexiconStore | None = None,
     ) -> None:
-        self.table = table
-        self.engines = engines
+        super().__init__(table, engines)
         self.scheduler = scheduler
         self.cache = cache
         self.normalizer = normalizer
@@ -124,6 +119,28 @@ class SpeechPipeline:
         earlier ones are synthesized and sent, ranked by their playback deadlines. Closing the
         consumer cancels every job in flight and frees the stream's reserved work.
         """
+        run = self._run(segments, opts, pieces=False)
+        try:
+            async for spoken in run:
+                if isinstance(spoken, SpokenSegment):
+                    yield spoken
+        finally:
+            with anyio.CancelScope(shield=True):  # closed from a cancelled scope too (a hang-up)
+                await run.aclose()
+
+    def stream_pieces(
+        self, segments: Iterable[Segment] | AsyncIterable[Segment], opts: SpeechOptions
+    ) -> AsyncGenerator[SpokenSegment | AudioPiece, None]:
+        """``stream``, plus the audio of the segment being waited for as its engine makes it
+        (issue #15): ``AudioPiece``s of segment k (its leading pause, then its engines' pieces, or
+        a cached run whole) come before ``SpokenSegment`` k, whose ``pcm`` starts with exactly those
+        samples; a consumer sends ``pcm`` past what the pieces held. A segment already complete when
+        its turn comes has no pieces. A failure after a piece raises from the generator as usual."""
+        return self._run(segments, opts, pieces=True)
+
+    async def _run(
+        self, segments: Iterable[Segment] | AsyncIterable[Segment], opts: SpeechOptions, *, pieces: bool
+    ) -> AsyncGenerator[SpokenSegment | AudioPiece, None]:
         source = _aiter(segments)
         # A list is one request: one deadline. A live source (LLM reply, WebSocket) may run long:
         # each of its segments gets the timeout from when it arrives.
@@ -132,13 +149,17 @@ class SpeechPipeline:
         playback = self.scheduler.open_stream()
         request_deadline = time.monotonic() + opts.timeout_s
 
-        def launch(index: int, seg: Segment) -> asyncio.Task[Int16Array]:
+        def launch(
+            index: int, seg: Segment
+        ) -> tuple[asyncio.Task[Int16Array], asyncio.Queue[Int16Array] | None]:
             deadline = time.monotonic() + opts.timeout_s if live else request_deadline
-            return asyncio.create_task(
-                self.speak(seg, opts, playback=playback, index=index, deadline=deadline)
-            )
+            out: asyncio.Queue[Int16Array] | None = asyncio.Queue() if pieces else None
+            emit = out.put_nowait if out is not None else None
+            coro = self.speak(seg, opts, playback=playback, index=index, deadline=deadline, emit=emit)
+            return asyncio.create_task(coro), out
 
-        pending: deque[tuple[int, Segment, asyncio.Task[Int16Array]]] = deque()
+        pending: deque[tuple[int, Segment, asyncio.Task[Int16Array], asyncio.Queue[Int16Array] | None]]
+        pending = deque()
         next_seg: asyncio.Task[Segment | None] | None = None
         try:
             if live:
@@ -172,18 +193,25 @@ class SpeechPipeline:
                         seg = got
                         for engine, work in self.plan_work(playback, [seg], opts).items():
                             self.scheduler.reserve(playback, engine, work)
-                    pending.append((index, seg, launch(index, seg)))
+                    pending.append((index, seg, *launch(index, seg)))
                     index += 1
                 if not pending:
                     return
-                k, seg, task = pending.popleft()
+                k, seg, task, out = pending.popleft()
+                pause = 0.0 if prev is None else pause_after(prev.text) / opts.speed
+                lead = np.zeros(round(pause * OUTPUT_SAMPLE_RATE), dtype=np.int16)
+                if out is not None and not task.done():
+                    if len(lead):
+                        yield AudioPiece(k, lead)
+                    async for pcm in _pieces_until(task, out):
+                        if k == 0:
+                            playback.started(time.monotonic())  # the listener's player starts now
+                        yield AudioPiece(k, pcm)
                 pcm = await task
                 if prev is None:
                     prev = SpokenSegment(0, seg.text, pcm, 0.0, 0.0)
                 else:
                     pos = prev.end_s
-                    pause = _pause_after(prev.text) / opts.speed
-                    lead = np.zeros(round(pause * OUTPUT_SAMPLE_RATE), dtype=np.int16)
                     prev = SpokenSegment(
                         prev.index + 1, seg.text, np.concatenate([lead, pcm]), pos, pos + pause
                     )
@@ -194,7 +222,7 @@ class SpeechPipeline:
             # First, without awaiting: this may run inside a cancelled scope (Starlette cancels a
             # response whose client hung up), where every await is cancelled again.
             self.scheduler.close_stream(playback)
-            tasks: list[asyncio.Future[Any]] = [t for _, _, t in pending]
+            tasks: list[asyncio.Future[Any]] = [t for _, _, t, _ in pending]
             if next_seg is not None:
                 tasks.append(next_seg)
             for t in tasks:
@@ -217,59 +245,6 @@ class SpeechPipeline:
                 work.setdefault(call.engine.name, []).append(Work((index, i), index, speech_s))
         return work
 
-    def calls(self, segment: Segment, opts: SpeechOptions) -> list[EngineCall]:
-        """A segment's engine calls, in order: each language run routed (``route_run``) and, when
-        it holds more speech than its engine takes in one call at the request's speed
-        (``Engine.max_speech_s``), cut between words into pieces that fit (``text/fit.py``); a
-        piece after the first of its run is preceded by a clause pause (÷ speed)."""
-        out: list[EngineCall] = []
-        for language, text in segment.runs:
-            engine, item, key = self.route_run(language, text, opts)
-            pieces = fit_pieces(text, engine.max_speech_s(opts.speed))
-            if len(pieces) == 1:
-                out.append(EngineCall(engine, item, key, 0.0))
-                continue
-            for k, piece in enumerate(pieces):
-                engine, item, key = self.route_run(language, piece, opts)
-                out.append(EngineCall(engine, item, key, _PAUSE_CLAUSE_S / opts.speed if k else 0.0))
-        return out
-
-    def route_run(self, language: str, text: str, opts: SpeechOptions) -> tuple[Engine, SynthesisInput, str]:
-        """One language run's engine, engine input and segment cache key."""
-        if opts.language is not None and (language == "zh") == (opts.language in HAN_LANGUAGES):
-            voice = self.table.route_exact(opts.voice, opts.language)
-        else:
-            voice = self.table.route(opts.voice, language)
-        engine = self.engines.get(voice.engine)
-        if engine is None:  # the routed voice's engine is not loaded
-            raise EngineError(f"no loaded engine speaks {language!r} (wanted {voice.engine!r})")
-        item = SynthesisInput(text, voice.language, voice.speaker, opts.speed, opts.params)
-        key = cache_key(
-            engine.name,
-            engine.version,
-            voice.language,
-            voice.speaker or "",
-            text,
-            f"{opts.speed:.4f}",
-            repr(opts.params),
-            str(OUTPUT_SAMPLE_RATE),
-        )
-        return engine, item, key
-
-    def pcm_parts(self, segments: Iterable[Segment], opts: SpeechOptions) -> list[str]:
-        """Everything that determines the PCM ``stream`` makes of ``segments``, in order: per
-        segment its leading pause and the cache keys of its calls and the pauses between them (the
-        request cache's key)."""
-        parts: list[str] = []
-        prev: Segment | None = None
-        for seg in segments:
-            pause = 0.0 if prev is None else _pause_after(prev.text) / opts.speed
-            calls = self.calls(seg, opts)
-            parts.append(f"pause={round(pause * OUTPUT_SAMPLE_RATE)};runs={len(calls)}")
-            parts.extend(f"{_silence(c.pause_s).size}:{c.key}" if c.pause_s else c.key for c in calls)
-            prev = seg
-        return parts
-
     async def speak(
         self,
         segment: Segment,
@@ -278,28 +253,52 @@ class SpeechPipeline:
         playback: Playback,
         index: int,
         deadline: float,
+        emit: Callable[[Int16Array], None] | None = None,
     ) -> Int16Array:
         """One segment's audio: its engine calls (``calls``: language runs, cut to what each
         engine takes), each cached and synthesized, joined with the pauses between cut pieces.
 
         ``playback``/``index``: the admitted stream and the segment's place in it (its jobs rank
         by its playback deadline); each call's reserved work is freed once it has its audio, from
-        the engine, the cache or another request's synthesis of the same text."""
+        the engine, the cache or another request's synthesis of the same text.
+
+        ``emit``: called with the segment's audio in order as it comes (the pauses, each engine's
+        pieces when it streams at the output rate, else each call's audio whole); joined, exactly
+        the returned PCM."""
         parts: list[Int16Array] = []
         for i, (engine, item, key, pause_s) in enumerate(self.calls(segment, opts)):
+            sent = [0]  # samples of this call already emitted as the engine's pieces
+            on_piece = None
+            if emit is not None and engine.sample_rate == OUTPUT_SAMPLE_RATE:
+                on_piece = _piece_emitter(emit, sent)
 
-            async def compute(engine: Engine = engine, item: SynthesisInput = item, unit: int = i) -> bytes:
+            async def compute(
+                engine: Engine = engine,
+                item: SynthesisInput = item,
+                unit: int = i,
+                on_piece: Callable[[AudioChunk], None] | None = on_piece,
+            ) -> bytes:
                 chunk = await self.scheduler.synthesize(
-                    engine.name, item, playback=playback, segment=index, unit=(index, unit), deadline=deadline
+                    engine.name,
+                    item,
+                    playback=playback,
+                    segment=index,
+                    unit=(index, unit),
+                    deadline=deadline,
+                    on_piece=on_piece,
                 )
                 samples = resample(chunk.samples, chunk.sample_rate, OUTPUT_SAMPLE_RATE)
                 return to_int16(samples).tobytes()
 
+            if pause_s:
+                parts.append(silence(pause_s))
+                if emit is not None:
+                    emit(parts[-1])
             value, _hit = await self.cache.get_or_compute(key, compute)
             self.scheduler.release(playback, engine.name, (index, i))
-            if pause_s:
-                parts.append(_silence(pause_s))
             parts.append(np.frombuffer(value, dtype=np.int16))
+            if emit is not None and sent[0] < len(parts[-1]):
+                emit(parts[-1][sent[0] :])
         if not parts:
             return np.zeros(0, dtype=np.int16)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -319,30 +318,34 @@ async def _aiter(segments: Iterable[Segment] | AsyncIterable[Segment]) -> AsyncG
             yield seg
 
 
-def text_mode(voice: Voice, language: str | None = None) -> tuple[str, bool]:
-    """How a request's text is prepared: (normalization language for script-less pieces,
-    verbatim_latin). Latin runs for a Latin-script language other than English go to the engine as
-    written (espeak-ng reads French numbers in French); English and Chinese get our normalizers."""
-    lang = language or voice.language
-    han = lang in HAN_LANGUAGES
-    return ("zh" if han else "en"), (not han and lang != "en")
+def _piece_emitter(emit: Callable[[Int16Array], None], sent: list[int]) -> Callable[[AudioChunk], None]:
+    """An engine piece (at the output rate) → s16 to ``emit``, counted in ``sent[0]``; ``to_int16``
+    works sample by sample, so the pieces' s16 joined is the whole call's."""
+
+    def on_piece(chunk: AudioChunk) -> None:
+        pcm = to_int16(chunk.samples)
+        if len(pcm):
+            sent[0] += len(pcm)
+            emit(pcm)
+
+    return on_piece
 
 
-def _silence(seconds: float) -> Int16Array:
-    return np.zeros(round(seconds * OUTPUT_SAMPLE_RATE), dtype=np.int16)
-
-
-class EngineCall(NamedTuple):
-    """One engine call of a segment: its engine, input, cache key and the pause before its audio."""
-
-    engine: Engine
-    item: SynthesisInput
-    key: str
-    pause_s: float
-
-
-def _pause_after(text: str) -> float:
-    tail = text.rstrip()
-    if not tail:
-        return 0.0
-    return _PAUSE_SENTENCE_S if tail[-1] in _SENTENCE_END else _PAUSE_CLAUSE_S
+async def _pieces_until(
+    task: asyncio.Task[Int16Array], out: asyncio.Queue[Int16Array]
+) -> AsyncGenerator[Int16Array, None]:
+    """What ``task`` puts in ``out`` while it runs, as it comes, then whatever is left once it ends."""
+    getter: asyncio.Future[Int16Array] | None = None
+    try:
+        while not task.done():
+            getter = asyncio.ensure_future(out.get())
+            await asyncio.wait((getter, task), return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():
+                break
+            got, getter = getter.result(), None
+            yield got
+        while not out.empty():
+            yield out.get_nowait()
+    finally:
+        if getter is not None and not getter.done():
+            getter.cancel()

@@ -21,17 +21,19 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
 from ttsgate.audio.encode import create_encoder
 from ttsgate.cache import AudioCache, cache_key, valid_key
-from ttsgate.pipeline import SpeechOptions, SpeechPipeline, SpokenSegment
+from ttsgate.pipeline import AudioPiece, SpeechOptions, SpeechPipeline, SpokenSegment
 from ttsgate.text import Segment
 from ttsgate.voices import Voice
 
 log = logging.getLogger("ttsgate.cache")
 
+_S = TypeVar("_S", SpokenSegment, SpokenSegment | AudioPiece)
 MAX_REQUEST_BYTES = 8 * 1024 * 1024  # ~175 s of 24 kHz s16 mono
 _KEY_LEN = 64
 
@@ -174,16 +176,17 @@ class RequestCache:
     def recording(self, request_key: str, front_key: str | None, fmt: str) -> Recording:
         return Recording(request_key, front_key, fmt)
 
-    def tap_segments(
-        self, rec: Recording, first: SpokenSegment, rest: AsyncIterator[SpokenSegment]
-    ) -> AsyncGenerator[SpokenSegment, None]:
-        """``rest`` unchanged, recording every segment's PCM (``first`` included)."""
-        rec.add_pcm(first.pcm.tobytes(), self.max_bytes)
+    def tap_segments(self, rec: Recording, first: _S, rest: AsyncIterator[_S]) -> AsyncGenerator[_S, None]:
+        """``rest`` unchanged, recording every segment's PCM (``first`` included); the
+        ``AudioPiece``s of ``stream_pieces`` pass through unrecorded (their segment holds them)."""
+        if isinstance(first, SpokenSegment):
+            rec.add_pcm(first.pcm.tobytes(), self.max_bytes)
 
-        async def tapped() -> AsyncGenerator[SpokenSegment, None]:
+        async def tapped() -> AsyncGenerator[_S, None]:
             try:
                 async for seg in rest:
-                    rec.add_pcm(seg.pcm.tobytes(), self.max_bytes)
+                    if isinstance(seg, SpokenSegment):
+                        rec.add_pcm(seg.pcm.tobytes(), self.max_bytes)
                     yield seg
                 rec.complete = True
             finally:

@@ -4,11 +4,14 @@ An engine is created from an ``EngineSpec`` (one ``[engines.NAME]`` table of the
 (``load``, blocking, heavy), warmed, then called by the scheduler's workers with batches of
 ``SynthesisInput`` (``synthesize``, blocking, called off the event loop). Items of one batch always
 share ``batch_key(item)``. An engine that does not batch declares ``max_batch_size = 1``.
+
+An engine that can hand out a segment's audio while it is still making it (issue #15: first audio
+before the whole segment is synthesized) returns an iterator from ``pieces``; the others return None.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -97,6 +100,16 @@ class Engine(Protocol):
         Speed means what it says: an item at ``speed`` s (0.25–4.0) gives audio 1/s as long as at
         speed 1, within ±10 % (the model's own rate control where it is that accurate,
         ``audio.tempo.time_stretch`` for the rest; measured in benchmarks/speed.md)."""
+        ...
+
+    def pieces(self, item: SynthesisInput) -> Iterator[AudioChunk] | None:
+        """``item``'s audio in pieces, each handed out as soon as it is made, or None when the engine
+        (or this item, e.g. a speed it time-stretches as a whole) only makes audio whole.
+
+        The iterator is blocking and runs on a worker thread like ``synthesize``; its pieces (at
+        ``sample_rate``) joined are exactly ``synthesize([item])[0].samples``, sample for sample. An
+        exception from it fails the item after the pieces already handed out (the caller decides
+        what a partial segment means: the HTTP rules are in README's errors section)."""
         ...
 
     def close(self) -> None: ...

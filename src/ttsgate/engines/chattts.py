@@ -181,6 +181,10 @@ class ChatTTSEngine:
         spt = self._plan.samples_per_token if self._plan else 512
         return self._max_new * spt / SAMPLE_RATE / 2  # generated at normal speed, then stretched
 
+    def pieces(self, item: SynthesisInput) -> Iterator[AudioChunk] | None:
+        """None: Not wired to the scheduler (``synthesize_stream`` is its own batch-level streaming)."""
+        return None
+
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
         out: list[AudioChunk | None] = [None] * len(batch)
         for sampling, idx in group_by_key(batch, self._params.sampling).items():

@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import unicodedata
 import wave
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 
 import numpy as np
 
@@ -206,6 +206,10 @@ class EspeakEngine:
                 f"espeak-ng has no voice {voice!r} (see 'espeak-ng --voices')", param="voice"
             )
         return voice
+
+    def pieces(self, item: SynthesisInput) -> Iterator[AudioChunk] | None:
+        """None: espeak-ng's subprocess writes its WAV whole."""
+        return None
 
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
         if self._exe is None:

@@ -52,7 +52,7 @@ import importlib.util
 import json
 import os
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +198,10 @@ class PiperEngine:
 
     def max_speech_s(self, speed: float) -> float | None:
         return None  # VITS has no fixed maximum; piper speaks a segment sentence by sentence
+
+    def pieces(self, item: SynthesisInput) -> Iterator[AudioChunk] | None:
+        """None: VITS makes a sentence's audio in one graph run: nothing to hand out early."""
+        return None
 
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
         if self._voice is None:

@@ -5,15 +5,17 @@ the character, so different texts give different audio. Options: ``char_s`` (def
 ``sample_rate`` (default 24000), ``delay_s`` (sleep per batch, to simulate a slow model),
 ``max_batch_size`` (default 8), ``fail_on`` (text substring that makes the batch raise),
 ``max_speech_s`` (the limit it declares, in seconds at speed 1 of ``expected_speech_s``; default
-none: to test the pipeline's cutting), ``languages`` (comma-separated codes it speaks as a
-fallback engine; default: any).
+none: to test the pipeline's cutting), ``piece_chars`` (hand out the audio in pieces of that many
+characters through ``pieces``, ``delay_s`` slept before each; default 0: whole only; with
+``fail_on`` the iterator fails after its first piece, to test failures mid-segment), ``languages``
+(comma-separated codes it speaks as a fallback engine; default: any).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 
 import numpy as np
 
@@ -31,6 +33,7 @@ class SineEngine:
         self._fail_on = str(opts.get("fail_on", "")) or None
         self._max_speech_s = float(opts["max_speech_s"]) if "max_speech_s" in opts else None
         self._max_batch = int(spec.max_batch_size or opts.get("max_batch_size", 8))
+        self._piece_chars = int(opts.get("piece_chars", 0))
         langs = {c.strip().lower() for c in str(opts.get("languages", "")).split(",") if c.strip()}
         self._languages = frozenset(langs) or None
         self._lock = threading.Lock()
@@ -76,6 +79,24 @@ class SineEngine:
                 raise RuntimeError(f"sine engine told to fail on {self._fail_on!r}")
             out.append(self._tone(item))
         return out
+
+    def pieces(self, item: SynthesisInput) -> Iterator[AudioChunk] | None:
+        """The tones of ``piece_chars`` characters at a time (None when ``piece_chars`` is 0)."""
+        if self._piece_chars <= 0:
+            return None
+        return self._pieces(item, self._piece_chars)
+
+    def _pieces(self, item: SynthesisInput, n: int) -> Iterator[AudioChunk]:
+        with self._lock:
+            self.batches.append(1)
+        samples = self._tone(item).samples
+        step = n * round(self._char_s / item.speed * self._rate)
+        for k, start in enumerate(range(0, len(samples), step)):
+            if self._delay_s:
+                time.sleep(self._delay_s)
+            if k and self._fail_on and self._fail_on in item.text:
+                raise RuntimeError(f"sine engine told to fail on {self._fail_on!r} mid-stream")
+            yield AudioChunk(samples[start : start + step], self._rate)
 
     def _tone(self, item: SynthesisInput) -> AudioChunk:
         per_char = round(self._char_s / item.speed * self._rate)

@@ -48,6 +48,14 @@ frames are vocoded in chunks with 32 frames of context on each side (``zh_baker_
 sample-identical to one call (max |difference| 0.0; 0.008 with 16 frames of context): one call's
 vocoder memory stays under ~270 MB per interpreter at any speed.
 
+First audio (issue #15): ``pieces`` runs the acoustic model once per sentence, then the vocoder on
+the first 32 frames (0.4 s) and the rest in 400-frame pieces, each with 32 frames of context
+(``zh_baker_audio.sentence_pieces``); ``synthesize`` vocodes whole and cuts the same spans, so the
+pieces join to its audio sample for sample (measured: max |difference| 0.0). The trim of a sentence
+of one span (under 96 frames) is as before; a longer one takes its head threshold from its first
+0.4 s and searches its tail in its last span only (version ``zh-baker-2``). Above speed 2 (stretched
+whole) and on tflite, ``pieces`` is None.
+
 Speed: the model's own ``speed_ratios`` (durations × 1/speed) is accurate up to 2.0 (within 4 %,
 benchmarks/speed.md); beyond, each phoneme's duration rounds to one or two frames and speed 4.0 came
 out 4–12 % short, so faster speeds are spoken at 2.0 and time-stretched (``audio.tempo``). The trim
@@ -61,7 +69,7 @@ import importlib.util
 import json
 import os
 import queue
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,7 +80,7 @@ from ttsgate.audio.chunk import AudioChunk, Float32Array
 from ttsgate.audio.tempo import time_stretch
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.engines.variants import resolve_variant, zh_variant_dir
-from ttsgate.engines.zh_baker_audio import split_ids, syllables, trim, vocode_chunked
+from ttsgate.engines.zh_baker_audio import HOP, sentence_pieces, split_ids, syllables, vocode_chunked
 from ttsgate.engines.zh_baker_onnx import (
     MelOverflowError,
     OnnxBaker,
@@ -83,7 +91,7 @@ from ttsgate.engines.zh_baker_onnx import (
 from ttsgate.engines.zh_frontend import SYMBOL_TO_ID, MandarinFrontend, PolyphoneFileError
 from ttsgate.exceptions import EngineError
 
-ENGINE_VERSION = "zh-baker-1"
+ENGINE_VERSION = "zh-baker-2"  # 2: the trim of sentences of 96+ frames (issue #15)
 SAMPLE_RATE = 24_000
 ACOUSTIC_FILE = "fastspeech2_quan.tflite"
 VOCODER_FILE = "mb_melgan.tflite"
@@ -227,38 +235,77 @@ class ZhBakerEngine:
         return _MAX_OUTPUT_S * min(_MAX_NATIVE_SPEED, max(0.25, float(speed)))
 
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
-        pool = self._pool
-        if pool is None:
-            raise EngineError(f"engine {self._name!r} is not loaded")
+        pool = self._require()
         models = pool.get()
         try:
             return [self._one(models, item) for item in batch]
         finally:
             pool.put(models)
 
+    def pieces(self, item: SynthesisInput) -> Iterator[AudioChunk] | None:
+        """Sentence by sentence, each vocoded first for 0.4 s then in 400-frame pieces (issue #15);
+        None on tflite and above speed 2 (time-stretched whole)."""
+        if self._runtime != "onnx" or float(item.speed) > _MAX_NATIVE_SPEED:
+            return None
+        return self._streamed(self._require(), item)
+
     def close(self) -> None:
         self._pool = None
+
+    def _require(self) -> queue.Queue[_Models]:
+        if self._pool is None:
+            raise EngineError(f"engine {self._name!r} is not loaded")
+        return self._pool
+
+    def _streamed(self, pool: queue.Queue[_Models], item: SynthesisInput) -> Iterator[AudioChunk]:
+        models = pool.get()
+        try:
+            held: list[Float32Array] = []  # silence not yet handed out: an all-silent item is
+            sounded = False  # _EMPTY_S of silence, as in synthesize
+            for part in self._parts(models, item, stream=True):
+                held.append(part)
+                if part.any():
+                    yield AudioChunk(np.concatenate(held) if len(held) > 1 else part, SAMPLE_RATE)
+                    held, sounded = [], True
+            if not sounded:
+                yield AudioChunk.silence(_EMPTY_S, SAMPLE_RATE)
+            elif held:
+                yield AudioChunk(np.concatenate(held), SAMPLE_RATE)
+        finally:
+            pool.put(models)
 
     def _one(self, models: _Models, item: SynthesisInput) -> AudioChunk:
         wanted = min(4.0, max(0.25, float(item.speed)))
         speed = min(wanted, _MAX_NATIVE_SPEED)  # what the model speaks; the rest is time-stretched
-        sentences = self._frontend.to_ids(item.text)
-        if not sentences:
-            return AudioChunk.silence(_EMPTY_S, SAMPLE_RATE)
-        gap = np.zeros(round(self._pause_s / speed * SAMPLE_RATE), dtype=np.float32)
-        parts: list[Float32Array] = []
-        for i, ids in enumerate(sentences):
-            if i:
-                parts.append(gap)
-            parts.extend(self._speak_fitting(models, ids, speed))
-        samples = np.clip(time_stretch(np.concatenate(parts), SAMPLE_RATE, wanted / speed), -1.0, 1.0)
+        parts = list(self._parts(models, item, stream=False))
+        if wanted == speed:
+            samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        else:
+            samples = np.clip(time_stretch(np.concatenate(parts), SAMPLE_RATE, wanted / speed), -1.0, 1.0)
         if not samples.any():
             return AudioChunk.silence(_EMPTY_S, SAMPLE_RATE)
         return AudioChunk(samples, SAMPLE_RATE)
 
+    def _parts(self, models: _Models, item: SynthesisInput, *, stream: bool) -> Iterator[Float32Array]:
+        """The item's audio at the model's own speed, clipped, in the pieces of ``sentence_pieces``
+        (sentences joined with pauses); empty pieces left out. With ``stream`` each piece is vocoded
+        when it is due; without, each sentence is vocoded whole and cut (float tolerance)."""
+        speed = min(min(4.0, max(0.25, float(item.speed))), _MAX_NATIVE_SPEED)
+        sentences = self._frontend.to_ids(item.text)
+        if not sentences:
+            yield np.zeros(round(_EMPTY_S * SAMPLE_RATE), dtype=np.float32)
+            return
+        gap = np.zeros(round(self._pause_s / speed * SAMPLE_RATE), dtype=np.float32)
+        for i, ids in enumerate(sentences):
+            if i:
+                yield gap
+            for part in self._speak_fitting(models, ids, speed, stream=stream):
+                if len(part):
+                    yield np.clip(part, -1.0, 1.0)
+
     def _speak_fitting(
-        self, models: _Models, ids: list[int], speed: float, depth: int = 0
-    ) -> list[Float32Array]:
+        self, models: _Models, ids: list[int], speed: float, *, stream: bool, depth: int = 0
+    ) -> Iterator[Float32Array]:
         """One sentence's trimmed audio, split at prosodic breaks into calls the graph can take:
         before the call when its syllables could make more than 2048 frames at ``speed``, and
         again when the graph still overflows (at most 8 halvings)."""
@@ -266,14 +313,42 @@ class ZhBakerEngine:
         halves = split_ids(ids) if syllables(ids) > cap else None
         if halves is None:
             try:
-                return [trim(self._speak(models, ids, speed), SAMPLE_RATE, speed)]
+                vocode, frames = self._sentence(models, ids, speed, stream)
             except _MelOverflow as exc:
                 halves = split_ids(ids) if depth < 8 else None
                 if halves is None:
                     raise EngineError(f"engine {self._name!r}: synthesis failed: {exc}") from exc
+            else:
+                yield from sentence_pieces(vocode, frames, SAMPLE_RATE, speed)
+                return
         pause = np.zeros(round(_PIECE_PAUSE_S / speed * SAMPLE_RATE), dtype=np.float32)
-        head = self._speak_fitting(models, halves[0], speed, depth + 1)
-        return [*head, pause, *self._speak_fitting(models, halves[1], speed, depth + 1)]
+        yield from self._speak_fitting(models, halves[0], speed, stream=stream, depth=depth + 1)
+        yield pause
+        yield from self._speak_fitting(models, halves[1], speed, stream=stream, depth=depth + 1)
+
+    def _sentence(
+        self, models: _Models, ids: list[int], speed: float, stream: bool
+    ) -> tuple[Callable[[int, int], Float32Array], int]:
+        """The acoustic model's run for one sentence: (``vocode(a, b)``: PCM of mel frames [a, b),
+        frames). Streamed, each span is vocoded when asked for; else the mel is vocoded at once."""
+        onnx = models.onnx
+        if onnx is not None and stream:
+            try:
+                mel = onnx.acoustic(ids, speed)
+            except MelOverflowError as exc:
+                raise _MelOverflow(str(exc)) from exc
+            except RuntimeError as exc:  # OnnxRunError
+                raise EngineError(f"engine {self._name!r}: synthesis failed: {exc}") from exc
+
+            def vocode(a: int, b: int) -> Float32Array:
+                try:
+                    return onnx.vocode_span(mel, a, b)
+                except RuntimeError as exc:
+                    raise EngineError(f"engine {self._name!r}: synthesis failed: {exc}") from exc
+
+            return vocode, int(mel.shape[1])
+        audio = self._speak(models, ids, speed)
+        return (lambda a, b: audio[a * HOP : b * HOP]), len(audio) // HOP
 
     def _speak(self, models: _Models, ids: list[int], speed: float) -> Float32Array:
         if models.onnx is not None:

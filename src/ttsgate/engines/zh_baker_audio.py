@@ -1,11 +1,12 @@
-"""zh-baker's audio helpers: bounded-memory vocoding, cutting a sentence's ids, trimming.
+"""zh-baker's audio helpers: bounded-memory vocoding, cutting a sentence's ids, trimming, and a
+sentence's trimmed audio piece by piece (``sentence_pieces``, issue #15).
 
 Split out of ``zh_baker`` (issue #13; why and the measurements: that module's docstring).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,10 @@ HOP = 300  # samples per mel frame
 _FRAME = 240  # 10 ms analysis frames for trimming
 _TRIM_DB = 45.0  # trim leading/trailing frames this far below the loudest frame
 _PAD_HEAD_S, _PAD_TAIL_S, _FADE_S = 0.02, 0.05, 0.01
+# Streaming (issue #15): a sentence of at least STREAM_MIN_FRAMES mel frames is vocoded first for
+# FIRST_FRAMES frames (0.4 s; 32 more of right context), then in VOC_CHUNK pieces; shorter ones whole.
+FIRST_FRAMES = 32
+STREAM_MIN_FRAMES = FIRST_FRAMES + 2 * VOC_CONTEXT
 
 
 def vocode_chunked(voc: Any, mel: Float32Array) -> Float32Array:
@@ -82,3 +87,61 @@ def trim(audio: Float32Array, sample_rate: int, speed: float = 1.0) -> Float32Ar
     fade = min(len(out), round(_FADE_S * sample_rate))
     out[len(out) - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     return out
+
+
+def schedule(frames: int) -> list[tuple[int, int]]:
+    """The mel frame spans ``[a, b)`` a sentence of ``frames`` frames is handed out in: one span
+    below ``STREAM_MIN_FRAMES``; else ``FIRST_FRAMES``, then pieces of ``VOC_CHUNK``."""
+    if frames < STREAM_MIN_FRAMES:
+        return [(0, frames)]
+    spans = [(0, FIRST_FRAMES)]
+    for a in range(FIRST_FRAMES, frames, VOC_CHUNK):
+        spans.append((a, min(frames, a + VOC_CHUNK)))
+    return spans
+
+
+def _frame_rms(audio: Float32Array) -> Float32Array:
+    n = len(audio) // _FRAME
+    frames = np.square(audio[: n * _FRAME].reshape(n, _FRAME), dtype=np.float64)
+    return np.asarray(np.sqrt(np.mean(frames, axis=1)), dtype=np.float32)
+
+
+def sentence_pieces(
+    vocode: Callable[[int, int], Float32Array], frames: int, sample_rate: int, speed: float = 1.0
+) -> Iterator[Float32Array]:
+    """One sentence's trimmed audio, span by span of ``schedule(frames)``; ``vocode(a, b)`` is the
+    PCM of mel frames ``[a, b)`` (``HOP`` samples each), vocoded with context or cut from the whole.
+
+    The trim is ``trim``'s, decided where each piece can know it (so the pieces joined are the same
+    whichever way ``vocode`` works): a sentence of one span is exactly ``trim``; otherwise the head's
+    threshold is 45 dB below the loudest 10 ms frame of the first span (0.4 s) and the tail's below
+    the loudest frame of the sentence, searched in the last span only (an earlier piece is already
+    out; a quiet last span is cut whole), and the fade stays inside the last span."""
+    spans = schedule(frames)
+    if len(spans) == 1:
+        yield trim(vocode(0, frames), sample_rate, speed)
+        return
+    factor = 10 ** (-_TRIM_DB / 20)
+    head = vocode(*spans[0])
+    rms = _frame_rms(head)
+    loudest = float(rms.max(initial=0.0))
+    loud = np.flatnonzero(rms > loudest * factor + 1e-6)
+    start = max(0, int(loud[0]) * _FRAME - round(_PAD_HEAD_S / speed * sample_rate)) if len(loud) else 0
+    yield head[start:]
+    for a, b in spans[1:-1]:
+        piece = vocode(a, b)
+        loudest = max(loudest, float(_frame_rms(piece).max(initial=0.0)))
+        yield piece
+    last = vocode(*spans[-1])
+    rms = _frame_rms(last)
+    loudest = max(loudest, float(rms.max(initial=0.0)))
+    loud = np.flatnonzero(rms > loudest * factor + 1e-6)
+    end = (
+        min(len(last), (int(loud[-1]) + 1) * _FRAME + round(_PAD_TAIL_S / speed * sample_rate))
+        if len(loud)
+        else 0
+    )
+    out = last[:end].copy()
+    fade = min(len(out), round(_FADE_S * sample_rate))
+    out[len(out) - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    yield out

@@ -124,6 +124,16 @@ class OnnxBaker:
             raise OnnxRunError(str(exc)) from exc
         return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
 
+    def vocode_span(self, mel: Float32Array, a: int, b: int) -> Float32Array:
+        """PCM of mel frames ``[a, b)`` ((b - a) * 300 samples), vocoded with ``VOC_CONTEXT`` frames
+        of context on each side: the same samples as that part of ``vocoder(mel)`` (float tolerance)."""
+        lo, hi = max(0, a - VOC_CONTEXT), min(mel.shape[1], b + VOC_CONTEXT)
+        try:
+            (out,) = self._vocoder.run(None, {"mels": np.ascontiguousarray(mel[:, lo:hi])})
+        except Exception as exc:
+            raise OnnxRunError(str(exc)) from exc
+        return np.asarray(out[0, (a - lo) * HOP : (b - lo) * HOP, 0], dtype=np.float32)
+
     def speak(self, ids: list[int], speed: float) -> Float32Array:
         """``vocoder(acoustic(ids, speed))``: untrimmed PCM, 300 samples per frame."""
         return self.vocoder(self.acoustic(ids, speed))

@@ -78,6 +78,12 @@ class Playback:
         self._prefix.append(self._prefix[-1] + self._audio[-1])
         return len(self._audio) - 1
 
+    def started(self, now: float) -> None:
+        """The listener's first audio went out at ``now`` (a piece of segment 0 before the whole
+        segment, issue #15): the player starts then, not when segment 0 is complete."""
+        if self.play_start is None:
+            self.play_start = now
+
     def delivered(self, index: int, audio_s: float, now: float, *, pause_s: float = 0.0) -> None:
         """Segment ``index`` (``audio_s`` seconds, ``pause_s`` of leading silence included) reached
         the client at ``now``; the first delivery starts the player. Segments not delivered yet are

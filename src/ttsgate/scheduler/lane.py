@@ -1,7 +1,8 @@
 """One engine's lane in the scheduler: its limits, queue state, workers, and the running of a batch.
 
 ``run_batch`` is the event-loop side of a batch (metrics, the engine call in the lane's executor,
-futures settled, the pace and missed deadlines recorded); ``run_engine`` its worker-thread side.
+futures settled, the pace and missed deadlines recorded); ``run_engine`` its worker-thread side, and
+``run_pieces`` that of a job alone whose caller takes the audio in pieces (issue #15).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from ttsgate.audio.chunk import AudioChunk
 from ttsgate.engines.base import Engine, EngineSpec, SynthesisInput
@@ -72,7 +75,13 @@ async def run_batch(
     loop = asyncio.get_running_loop()
     ok = False
     try:
-        chunks, wall_s = await loop.run_in_executor(lane.executor, run_engine, lane.engine, items)
+        if len(batch) == 1 and batch[0].on_piece is not None:
+            emit = _emitter(loop, batch[0])
+            chunks, wall_s = await loop.run_in_executor(
+                lane.executor, run_pieces, lane.engine, items[0], emit
+            )
+        else:
+            chunks, wall_s = await loop.run_in_executor(lane.executor, run_engine, lane.engine, items)
         ok = True
     except BaseException as exc:
         if isinstance(exc, InvalidRequestError):
@@ -121,3 +130,40 @@ def run_engine(engine: Engine, items: Sequence[SynthesisInput]) -> tuple[list[Au
     if len(chunks) != len(items):
         raise RuntimeError(f"engine returned {len(chunks)} chunks for {len(items)} items")
     return chunks, wall_s
+
+
+def _emitter(loop: asyncio.AbstractEventLoop, job: Job) -> Callable[[AudioChunk], None]:
+    """A worker-thread callable handing each piece to ``job.on_piece`` on the event loop, in order
+    and before the job's future is settled (both go through the loop's FIFO of callbacks); dropped
+    once the caller has left."""
+    on_piece = job.on_piece
+    assert on_piece is not None
+
+    def deliver(piece: AudioChunk) -> None:
+        if not job.waiter.done():
+            on_piece(piece)
+
+    def emit(piece: AudioChunk) -> None:
+        loop.call_soon_threadsafe(deliver, piece)
+
+    return emit
+
+
+def run_pieces(
+    engine: Engine, item: SynthesisInput, emit: Callable[[AudioChunk], None]
+) -> tuple[list[AudioChunk], float]:
+    """Worker-thread side of a job taken in pieces: each piece of ``engine.pieces(item)`` goes to
+    ``emit`` as it comes; the answer is their join (or ``synthesize`` when the engine does not
+    stream this item, with nothing emitted), timed as a whole."""
+    t0 = time.perf_counter()
+    pieces = engine.pieces(item)
+    if pieces is None:
+        return run_engine(engine, [item])
+    parts: list[AudioChunk] = []
+    for piece in pieces:
+        if piece.sample_rate != engine.sample_rate:
+            raise RuntimeError(f"engine piece at {piece.sample_rate} Hz, not {engine.sample_rate}")
+        parts.append(piece)
+        emit(piece)
+    samples = np.concatenate([p.samples for p in parts]) if parts else np.zeros(0, np.float32)
+    return [AudioChunk(samples, engine.sample_rate)], time.perf_counter() - t0

@@ -181,8 +181,13 @@ class Scheduler:
         segment: int = 0,
         unit: Hashable = None,
         deadline: float | None = None,
+        on_piece: Callable[[AudioChunk], None] | None = None,
     ) -> AudioChunk:
         """Speak one segment (run) with ``engine``, batched with other callers' segments.
+
+        ``on_piece``: called on the event loop with each piece of the audio as the engine makes it,
+        when the engine streams it (``Engine.pieces``) and the job runs alone; the pieces joined are
+        the returned audio. Its cost for admission and the engine's pace is the whole synthesis.
 
         With ``playback`` the job belongs to an admitted stream: it ranks by ``segment``'s playback
         deadline and its start frees the reserved ``unit``. Without, it is a one-segment stream of
@@ -205,7 +210,7 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[AudioChunk] = loop.create_future()
         key = lane.engine.batch_key(item)
-        job = Job(item, key, future, now, playback, segment, unit, deadline)
+        job = Job(item, key, future, now, playback, segment, unit, deadline, on_piece=on_piece)
         lane.state.append(job)
         self._set_depth(lane)
         lane.wake.set()

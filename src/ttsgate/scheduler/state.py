@@ -39,7 +39,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -92,6 +92,9 @@ class Job:
     deadline: float | None = None
     seq: int = field(default=0, compare=False)
     speech_s: float = field(default=0.0, compare=False)  # expected seconds of speech, set on append
+    # Called on the event loop with each piece of the audio as the engine makes it (engines whose
+    # ``pieces`` streams; run alone, not batched); the waiter still gets the whole audio at the end.
+    on_piece: Callable[[AudioChunk], None] | None = field(default=None, compare=False)
 
     def order(self) -> tuple[float, int]:
         return (self.playback.deadline(self.segment), self.seq)

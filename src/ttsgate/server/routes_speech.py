@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from functools import partial
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -26,6 +26,7 @@ from ttsgate.server.streaming import audio_body, encoded_audio, sse_body
 from ttsgate.server.validation import client_names
 
 router = APIRouter()
+_T = TypeVar("_T")
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -77,33 +78,44 @@ async def _speak(
             return await respond(request_key=rkey, data=data)
         rec = rc.recording(rkey, front, fmt)
     encoder = create_encoder(fmt)
-    spoken = pipeline.stream(segments, opts)
-    try:
-        first = await anext(spoken)
-    except BaseException:
-        await spoken.aclose()
-        raise
-    if rec is not None:
-        spoken = rc.tap_segments(rec, first, spoken)
     headers = {"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
     if sse:
+        spoken = pipeline.stream(segments, opts)
+        first = await _first(spoken)
+        if rec is not None:
+            spoken = rc.tap_segments(rec, first, spoken)
         body = sse_body(
             first, spoken, encoder, metrics=rt.metrics, route=route, started=started, input_chars=len(text)
         )
         if rec is not None:
             body = rc.tap_body(rec, body, audio=False)
         return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+    pieces = pipeline.stream_pieces(segments, opts)
+    head = await _first(pieces)
+    if rec is not None:
+        pieces = rc.tap_segments(rec, head, pieces)
     if not stream:  # nothing is sent before the whole body: a failure still gets its status (504 …)
         whole: AsyncIterator[bytes]
-        whole = encoded_audio(first, spoken, encoder, metrics=rt.metrics, route=route, started=started)
+        whole = encoded_audio(head, pieces, encoder, metrics=rt.metrics, route=route, started=started)
         if rec is not None:
             whole = rc.tap_body(rec, whole, audio=True)
         data = b"".join([chunk async for chunk in whole])
         return Response(finalize_wav(fmt, data), media_type=encoder.media_type)
-    audio = audio_body(first, spoken, encoder, metrics=rt.metrics, route=route, started=started)
+    # Audio bodies start with the first segment's first piece (issue #15): a failure before it is
+    # still a real status; after it, the body is aborted (README, errors).
+    audio = audio_body(head, pieces, encoder, metrics=rt.metrics, route=route, started=started)
     if rec is not None:
         audio = rc.tap_body(rec, audio, audio=True)
     return StreamingResponse(audio, media_type=encoder.media_type, headers=headers)
+
+
+async def _first(spoken: AsyncGenerator[_T, None]) -> _T:
+    """The stream's first item; the stream closed when getting it fails (then nothing was sent)."""
+    try:
+        return await anext(spoken)
+    except BaseException:
+        await spoken.aclose()
+        raise
 
 
 @router.post(
