@@ -25,21 +25,51 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
-K8S_VERSIONS = ("1.29.0", "1.33.0")  # oldest supported with preStop sleep (1.29+) and a recent one
+# The oldest supported (preStop `sleep`: beta and on by default from 1.30) and a recent one.
+K8S_VERSIONS = ("1.30.0", "1.33.0")
 
 
 def compose() -> dict[str, Any]:
     return dict(yaml.safe_load((DEPLOY / "compose.yaml").read_text()))
 
 
-def k8s_objects() -> list[dict[str, Any]]:
-    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+def kustomization() -> dict[str, Any]:
+    return dict(yaml.safe_load((K8S / "kustomization.yaml").read_text()))
+
+
+def generated_configmaps() -> list[dict[str, Any]]:
+    """The ConfigMaps of kustomization.yaml's configMapGenerator, rendered as kustomize does
+    (without the content-hash suffix kustomize adds to their names and to the references)."""
+    out = []
+    for gen in kustomization().get("configMapGenerator", []):
+        data: dict[str, str] = {}
+        for env in gen.get("envs", []):
+            for line in (K8S / env).read_text().splitlines():
+                if line.strip() and not line.lstrip().startswith("#"):
+                    key, _, value = line.partition("=")
+                    data[key.strip()] = value
+        for entry in gen.get("files", []):
+            key, _, path = entry.rpartition("=")
+            data[key or Path(path).name] = (K8S / path).read_text()
+        for literal in gen.get("literals", []):
+            key, _, value = literal.partition("=")
+            data[key] = value
+        out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": gen["name"]}, "data": data})
+    return out
+
+
+def k8s_resources() -> list[dict[str, Any]]:
+    """The objects of kustomization.yaml's ``resources`` files."""
     return [
         doc
-        for name in kustomization["resources"]
+        for name in kustomization()["resources"]
         for doc in yaml.safe_load_all((K8S / name).read_text())
         if doc is not None
     ]
+
+
+def k8s_objects() -> list[dict[str, Any]]:
+    return k8s_resources() + generated_configmaps()
 
 
 def find(kind: str, name: str) -> dict[str, Any]:
@@ -169,3 +199,177 @@ def test_kubernetes_voice_table_is_the_built_in_one() -> None:
     shipped = tomllib.loads(find("ConfigMap", "ttsgate-voices")["data"]["voices.toml"])
     builtin = tomllib.loads((ROOT / "src" / "ttsgate" / "data" / "voices.toml").read_text())
     assert shipped == builtin
+
+
+def test_kubernetes_configmaps_are_generated_and_referenced_by_the_deployment() -> None:
+    """Generated ConfigMaps (a content hash in the name: pods roll when settings change); the
+    Deployment's references are the generator names, which kustomize rewrites to the hashed ones."""
+    generated = {g["name"] for g in kustomization()["configMapGenerator"]}
+    assert generated == {"ttsgate-settings", "ttsgate-voices"}
+    plain = [o for o in k8s_resources() if o["kind"] == "ConfigMap"]
+    assert plain == [], "a plain ConfigMap changes under running pods without restarting them"
+    pod = find("Deployment", "ttsgate")["spec"]["template"]["spec"]
+    refs = {e["configMapRef"]["name"] for c in pod["containers"] for e in c.get("envFrom", [])}
+    refs |= {v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v}
+    assert refs == generated
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed (kustomize)")
+def test_kustomize_renders_hashed_configmaps_and_valid_objects() -> None:
+    done = subprocess.run(
+        ["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    objects = [o for o in yaml.safe_load_all(done.stdout) if o is not None]
+    maps = {o["metadata"]["name"] for o in objects if o["kind"] == "ConfigMap"}
+    assert {re.sub(r"-[a-z0-9]{10}$", "", name) for name in maps} == {"ttsgate-settings", "ttsgate-voices"}
+    assert not maps & {"ttsgate-settings", "ttsgate-voices"}, "no hash suffix"
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "ttsgate"]
+    pod = deployment["spec"]["template"]["spec"]
+    refs = {e["configMapRef"]["name"] for c in pod["containers"] for e in c.get("envFrom", [])}
+    refs |= {v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v}
+    assert refs == maps
+    (image,) = {c["image"] for c in pod["containers"]}
+    tag = image.rsplit("/", 1)[-1].partition(":")[2]
+    assert tag not in ("", "latest"), image
+    for obj in objects:
+        kubernetes_validate.validate(obj, K8S_VERSIONS[-1], strict=True)
+
+
+def test_kubernetes_image_tag_is_pinned() -> None:
+    (image,) = kustomization()["images"]
+    assert image.get("digest") or image["newTag"] not in ("", "latest")
+
+
+RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+                      "projected", "secret"}  # fmt: skip
+
+
+def restricted_violations(pod: dict[str, Any]) -> list[str]:
+    """What the "restricted" Pod Security Standard would refuse in a pod spec (its container and
+    pod-level checks: non-root, seccomp, privilege escalation, capabilities, host namespaces, volumes)."""
+    problems = []
+    pod_sc = pod.get("securityContext", {})
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(key):
+            problems.append(key)
+    for volume in pod.get("volumes", []):
+        if not set(volume) - {"name"} <= RESTRICTED_VOLUMES:
+            problems.append(f"volume {volume['name']}")
+    for c in pod["containers"] + pod.get("initContainers", []):
+        sc, name = c.get("securityContext", {}), c["name"]
+        if not sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")):
+            problems.append(f"{name}: runAsNonRoot")
+        if sc.get("runAsUser", pod_sc.get("runAsUser")) == 0:
+            problems.append(f"{name}: runAsUser 0")
+        if sc.get("seccompProfile", pod_sc.get("seccompProfile", {})).get("type") not in (
+            "RuntimeDefault",
+            "Localhost",
+        ):
+            problems.append(f"{name}: seccompProfile")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{name}: allowPrivilegeEscalation")
+        if sc.get("privileged"):
+            problems.append(f"{name}: privileged")
+        caps = sc.get("capabilities", {})
+        if "ALL" not in caps.get("drop", []) or set(caps.get("add", [])) - {"NET_BIND_SERVICE"}:
+            problems.append(f"{name}: capabilities")
+    return problems
+
+
+@pytest.mark.parametrize("name", ["ttsgate", "ttsgate-redis"])
+def test_kubernetes_pods_meet_the_restricted_pod_security_standard(name: str) -> None:
+    pod = find("Deployment", name)["spec"]["template"]["spec"]
+    assert restricted_violations(pod) == []
+    del pod["securityContext"]["seccompProfile"]
+    assert restricted_violations(pod) != [], "the check catches a missing seccomp profile"
+
+
+def test_kubernetes_startup_probe_waits_for_warm_up_then_liveness_and_readiness_take_over() -> None:
+    container = find("Deployment", "ttsgate")["spec"]["template"]["spec"]["containers"][0]
+    startup = container["startupProbe"]
+    assert startup["httpGet"]["path"] == "/ready", "/health answers at once: it would guard nothing"
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 300
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+
+
+def systemd_unit() -> dict[str, list[str]]:
+    unit: dict[str, list[str]] = {}
+    for line in (DEPLOY / "systemd" / "ttsgate@.service").read_text().splitlines():
+        if "=" in line and not line.startswith(("#", ";")):
+            key, _, value = line.partition("=")
+            unit.setdefault(key.strip(), []).append(value.strip())
+    return unit
+
+
+def test_systemd_stop_drains_before_sigkill() -> None:
+    unit = systemd_unit()
+    env = dict(v.split("=", 1) for v in unit["Environment"])
+    grace = float(env["TTSGATE_SHUTDOWN_GRACE_S"])
+    (timeout,) = unit["TimeoutStopSec"]
+    assert float(timeout) > grace, "systemd must not SIGKILL a draining replica"
+    assert unit["KillMode"] == ["mixed"], "SIGTERM to ttsgate only, not to the espeak-ng runs it waits for"
+
+
+def test_compose_exposes_monitoring_on_loopback_only_and_requires_api_keys() -> None:
+    services = compose()["services"]
+    for name in ("prometheus", "grafana"):
+        assert all(p.startswith("127.0.0.1:") for p in services[name]["ports"]), name
+    keys = services["ttsgate"]["environment"]["TTSGATE_API_KEYS"]
+    assert re.fullmatch(r"\$\{TTSGATE_API_KEYS:\?[^}]+\}", keys), keys
+
+
+def rendered_compose_nginx_conf() -> str:
+    command = compose()["services"]["nginx"]["command"][-1]
+    conf = (DEPLOY / "nginx" / "ttsgate.conf").read_text()
+    for edit in re.findall(r"-e '([^']*)'", command):
+        if edit.startswith("/"):
+            pattern = edit.strip("/").removesuffix("/d")
+            conf = "\n".join(line for line in conf.splitlines() if not re.search(pattern, line))
+        else:
+            _, old, new, _ = edit.split("/")
+            conf = re.sub(old, new, conf)
+    return conf
+
+
+def test_compose_nginx_re_resolves_the_replicas() -> None:
+    """`docker compose up --scale` and restarted replicas are found without restarting nginx:
+    `resolve` (open-source nginx 1.27.3+) with Docker's DNS and a shared zone."""
+    conf = rendered_compose_nginx_conf()
+    assert re.search(r"(?m)^\s*server ttsgate:8000 resolve\b", conf)
+    assert re.search(r"\bresolver 127\.0\.0\.11\b", conf)
+    assert re.search(r"\bzone ttsgate \d+k;", conf)
+    image = compose()["services"]["nginx"]["image"]
+    version = tuple(int(n) for n in re.findall(r"\d+", image.split(":", 1)[1])[:3])
+    assert version >= (1, 27, 3) if len(version) == 3 else version >= (1, 28), image
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
+def test_compose_nginx_conf_passes_nginx_t(tmp_path: Path) -> None:
+    """nginx -t on the rendered file (upstream name made resolvable here, and without `resolve`,
+    which the Debian nginx 1.22 on these machines predates)."""
+    conf = rendered_compose_nginx_conf().replace("ttsgate:8000 resolve", "127.0.0.1:8000")
+    (tmp_path / "ttsgate.conf").write_text(conf)
+    temp = " ".join(
+        f"{n}_temp_path {tmp_path}/{n};" for n in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n  access_log off;\n  {temp}\n  include {tmp_path}/ttsgate.conf;\n}}\n"
+    )
+    done = subprocess.run(
+        [
+            "nginx",
+            "-t",
+            "-c",
+            str(tmp_path / "nginx.conf"),
+            "-p",
+            str(tmp_path),
+            "-e",
+            str(tmp_path / "error.log"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
