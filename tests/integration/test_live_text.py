@@ -25,6 +25,9 @@ PAUSE_S = 3.0
 REPLIES = {
     "zh": f"好的，我来回答。{PAUSE}今天天气很好，适合出门散步。",
     "en": f"I will check the weather for you.{PAUSE} It is sunny and warm today.",
+    # "42." may go on as 42.5: held for the next character, but released after a short idle time
+    "digit": f"答案是42.{PAUSE}然后我们继续讨论下一个问题，今天天气很好。",
+    "en-digit": f"The answer is 42.{PAUSE} Then we go on.",
     "think": "<think>用户问天气，我应该简短回答。</think>\n\n今天天气很好。",
     "only-think": "<think>用户问天气。</think>",
     "details": '<details type="reasoning" done="true" duration="4">\n<summary>Thought for 4 seconds'
@@ -41,12 +44,14 @@ def llm() -> Iterator[OllamaFixture]:
 
 @pytest.fixture(scope="module")
 def chat_url(llm: OllamaFixture) -> Iterator[str]:
-    settings = Settings(cache="off", max_wait_ms=2.0, llm_url=llm.url, llm_model="zh")
+    settings = Settings(cache="off", max_wait_ms=2.0, llm_url=llm.url, llm_model="zh", llm_allowed_models="*")
     with serve_app(create_app(settings, table=sine_table())) as url:
         yield url
 
 
-@pytest.mark.parametrize(("model", "voice"), [("zh", "zh_test"), ("en", "en_test")])
+@pytest.mark.parametrize(
+    ("model", "voice"), [("zh", "zh_test"), ("en", "en_test"), ("digit", "zh_test"), ("en-digit", "en_test")]
+)
 def test_a_finished_sentence_is_spoken_while_the_llm_pauses(
     chat_url: str, llm: OllamaFixture, model: str, voice: str
 ) -> None:
@@ -89,13 +94,31 @@ async def test_a_websocket_sentence_is_spoken_without_flush_or_close(sine_url: s
     assert events[-1] == {"type": "done", "segments": 2, "duration": pytest.approx(events[-1]["duration"])}
 
 
+async def test_a_websocket_sentence_ending_in_a_digit_is_spoken_during_a_pause(sine_url: str) -> None:
+    async with connect(ws_url(sine_url)) as ws:
+        await ws.send(json.dumps({"type": "start", "voice": "en_test", "response_format": "pcm"}))
+        for text in ["The answer", " is 42."]:
+            await ws.send(json.dumps({"type": "text", "text": text}))
+        sent = time.perf_counter()
+        first = json.loads(await asyncio.wait_for(ws.recv(), 3.0))  # no flush, no close: a pause
+        assert time.perf_counter() - sent < 1.5
+        assert first["type"] == "segment"
+        assert first["text"] == "The answer is 42."
+        await ws.send(json.dumps({"type": "close"}))
+        assert [json.loads(m) async for m in ws if isinstance(m, str)][-1]["type"] == "done"
+
+
 @pytest.mark.parametrize(
     ("texts", "spoken"),
     [(["。。。", "😀", "”"], []),
      (["好的。", "……", "”", "😀\n", "我们走吧。"], ["好的。", "我们走吧。"]),
      (["<th", "ink>想想。</th", "ink>好的。"], ["好的。"]),
      (['<details type="tool_calls">{"a": 1}</details>', "查到了。"], ["查到了。"]),
-     (["运行：\n```py", "thon\nx = 12345\n```\n", "然后好了。"], ["运行：", "代码略。", "然后好了。"])],
+     (["运行：\n```py", "thon\nx = 12345\n```\n", "然后好了。"], ["运行：", "代码略。", "然后好了。"]),
+     (["1. 打开设", "置。\n2.", " 点击确定。"], ["打开设置。", "点击确定。"]),
+     (["访问https://www.example.com了", "解更多。"], ["访问example点com了解更多。"]),
+     (["请看[这个链接。", "点击这里](https://example.com)。"], ["请看这个链接。", "点击这里。"]),
+     (["[THINK]用户问。[/TH", "INK]好的。"], ["好的。"])],
 )  # fmt: skip
 async def test_websocket_pieces_with_nothing_to_speak_are_skipped(
     sine_url: str, texts: list[str], spoken: list[str]

@@ -7,7 +7,8 @@ from ttsgate.text import clean_for_speech
 
 def test_markdown_is_flattened() -> None:
     text = "# 标题\n**重点**：*斜体* 和 ~~删除~~\n> 引用\n- 第一项\n1. 第二项\n---\n"
-    assert clean_for_speech(text) == "标题\n重点：斜体 和 删除\n引用\n第一项\n第二项"
+    # a heading and a list item are phrases of their own: a mark, so the voice pauses after them
+    assert clean_for_speech(text) == "标题。\n重点：斜体 和 删除\n引用\n第一项。\n第二项。"
 
 
 def test_links_keep_their_text_and_images_their_alt() -> None:

@@ -7,6 +7,12 @@ sentence the moment its final mark arrives; every segment goes through the text 
 is spoken while the rest of the reply is still being generated, however long the LLM then pauses.
 A ``Flush`` item speaks whatever is buffered now. Closing the generator closes the delta source
 (an LLM request is cancelled with it).
+
+A sentence whose last mark only the next character decides (``答案是42.`` may go on as 42.5;
+``Mr.``; a URL's last dot) is held for that character, but not through a pause: when no delta
+arrives within ``idle_s`` (LLM tokens come every few tens of milliseconds), the held sentence is
+released as finished (``IncrementalSegmenter.release_held``). The wait is on the pending read
+itself (``asyncio.wait`` with a timeout, the read is not cancelled): no polling.
 """
 
 from __future__ import annotations
@@ -68,6 +74,17 @@ class Flush:
     """Marks the point where buffered text must be spoken without waiting for more."""
 
 
+IDLE_S = 0.4  # a pause this long after an ambiguous sentence end ("42.") ends the sentence
+
+
+async def _next(source: AsyncIterator[str | Flush]) -> str | Flush | _End:
+    """The next item of ``source``, ``_End()`` after the last."""
+    try:
+        return await anext(source)
+    except StopAsyncIteration:
+        return _End()
+
+
 async def reply_segments(
     deltas: AsyncIterator[str | Flush],
     *,
@@ -78,11 +95,13 @@ async def reply_segments(
     first_max: int = 20,
     max_len: int = 80,
     lexicon: Lexicon | None = None,
+    idle_s: float = IDLE_S,
 ) -> AsyncGenerator[Segment, None]:
     """Speakable segments of the text in ``deltas``, in order (segments with nothing speakable are dropped).
 
     ``on_delta`` sees every text delta before the segment that contains it is yielded; ``lexicon``
-    is applied to every segment (``prepare``).
+    is applied to every segment (``prepare``); ``idle_s`` (0: never) is the pause after which a
+    sentence held for its next character is spoken (module docstring).
     """
     segmenter = IncrementalSegmenter(first_max=first_max, max_len=max_len)
     hidden = HiddenBlocks(fences=True, lang="en" if lang_hint == "en" else "zh")
@@ -108,8 +127,23 @@ async def reply_segments(
                     out.append(seg)
         return out
 
+    source = aiter(deltas)
+    step: asyncio.Future[str | Flush | _End] | None = None  # the read in progress
     try:
-        async for delta in deltas:
+        while True:
+            if idle_s > 0 and segmenter.held_end():
+                step = step or asyncio.ensure_future(_next(source))
+                done, _ = await asyncio.wait({step}, timeout=idle_s)
+                if not done:  # a pause after "42.": the sentence is finished
+                    held = segmenter.release_held()
+                    for seg in await off_loop(sum(map(len, held)), speakable, held):
+                        yield seg
+            if step is not None:
+                delta, step = await step, None
+            else:
+                delta = await _next(source)
+            if isinstance(delta, _End):
+                break
             if isinstance(delta, Flush):
                 pieces = segmenter.flush()
             else:
@@ -125,6 +159,9 @@ async def reply_segments(
         for seg in await off_loop(sum(map(len, pieces)), speakable, pieces):
             yield seg
     finally:
+        if step is not None:
+            step.cancel()
+            await asyncio.wait({step})
         aclose = getattr(deltas, "aclose", None)
         if aclose is not None:
             await aclose()

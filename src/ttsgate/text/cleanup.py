@@ -8,17 +8,24 @@ Choices (the spoken replacement depends on the document language, zh unless most
 * links ``[text](url)`` → text; images → their alt text
 * bare URLs → the host name without ``www.``, dots read 点 / "dot", digits spelled one by one
   (so ``163.com`` → 一六三点com, never 一百六十三); a URL without a host → 链接 / "a link"
-* e-mail addresses → "user at host" with the same spelling rules (zh: ``user at example点com``)
+* e-mail addresses → "user at host" with the same spelling rules (zh: ``user at example点com``);
+  a URL or address ends at whitespace, a Han character or full-width punctuation, also when it is
+  written straight against Chinese (访问https://example.com了解更多 → 访问example点com了解更多)
+* footnote markers ``[^1]`` removed; HTML entities decoded (``&amp;`` → &, ``&nbsp;`` → a space)
 * Markdown emphasis (``*x*``, ``_x_``, ``**x**``, ``~~x~~``) also where CommonMark's flanking rules
   fail next to CJK (请*务必*提交, 用*pip*安装, 的_强调_的), but not inside ``snake_case`` or ``2*3*4``;
   a stray ``*`` removed unless it stands between two Latin letters or digits (an operator);
-  headings, block quotes, list markers, horizontal rules and HTML tags removed;
+  block quotes, list markers and horizontal rules removed; a list item or heading is a phrase of
+  its own (。 / "." added when it ends without a mark, so the voice pauses after it);
+  HTML tags removed, except a lone opening tag named as a word of the prose (使用<div>元素 →
+  使用div元素, "the <p> tag"), which is read as its name;
   table rows → cells joined with ， / ", "; table separator rows dropped
 * emoji and pictographs removed; runs of blank lines and spaces collapsed
 """
 
 from __future__ import annotations
 
+import html
 import re
 
 from ttsgate.text.hidden import CODE_PLACEHOLDER, strip_hidden
@@ -31,15 +38,28 @@ _INLINE_CODE = re.compile(r"`+([^`\n]+)`+")
 _IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
 _LINK = re.compile(r"\[([^\]\n]+)\]\((?:[^()\n]|\([^)\n]*\))*\)")
 _REF_DEF = re.compile(r"^\s*\[[^\]\n]+\]:\s*\S+.*$", re.M)
-_EMAIL = re.compile(r"\b([A-Za-z0-9._%+\-]+)@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)\b")
-_URL = re.compile(
-    r"\b(?:(?:https?|ftp)://|www\.)([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*)?(?::\d+)?[^\s<>\"'，。！？、；）】」]*",
+# An address ends at whitespace, a Han character or full-width punctuation (访问example.com了解更多):
+# Python counts Han as word characters, so ``\b`` is no boundary there (the address starts after Han
+# too). A trailing ASCII mark (``.`` ``,`` ``!`` …) ends the sentence, not the address.
+_NOT_IN_ADDRESS = "\\s<>\"'\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
+EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])([A-Za-z0-9._%+\-]+)@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)(?![A-Za-z0-9\-])"
+)
+URL = re.compile(
+    r"(?<![A-Za-z0-9_.\-/@])(?:(?:https?|ftp)://|www\.)([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*)?(?::\d+)?"
+    rf"(?:[^{_NOT_IN_ADDRESS}]*[^{_NOT_IN_ADDRESS}.,;:!?])?",
     re.I,
 )
-_HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+_HTML = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(\s[^<>]*)?/?>")
+# A tag named as a word of the prose (使用<div>元素, the <p> tag) is read as its name, not dropped.
+_TAG_WORD = re.compile(r"[ \t]?(?:元素|标签|標籤|标记|標記|节点|節點|(?:tag|element)s?(?![A-Za-z]))", re.I)
+_VOID_TAGS = frozenset({"br", "hr", "img", "wbr"})
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_FOOTNOTE = re.compile(r"\[\^[^\]\s]{1,32}\]")
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", re.M)
 _QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.M)
-_LIST = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?", re.M)
+_LIST = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?(.*?)[ \t]*$", re.M)
+_PHRASE_END = frozenset("。！？；…，、：.!?;:,")  # a list item or heading ending so needs no mark
 _RULE = re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$", re.M)
 _TABLE_SEP = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$", re.M)
 _TABLE_ROW = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", re.M)
@@ -60,6 +80,7 @@ _EMOJI = re.compile(
 _SPACES = re.compile(r"[ \t]{2,}")
 _BLANKS = re.compile(r"\n{3,}")
 _PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z_\-]{0,24}")
+_CODE_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\s*/?>")
 
 
 def _spell_host(host: str, lang: str) -> str:
@@ -86,6 +107,8 @@ def _inline_code(m: re.Match[str], lang: str) -> str:
     body = m.group(1).strip()
     if _PLAIN_WORD.fullmatch(body):
         return body.replace("_", " ")
+    if tag := _CODE_TAG.fullmatch(body):
+        return tag.group(1)  # `<div>` → div
     return "代码" if lang == "zh" else "code"
 
 
@@ -93,6 +116,23 @@ def _table_row(m: re.Match[str], lang: str) -> str:
     cells = [c.strip() for c in m.group(1).split("|") if c.strip()]
     sep = "，" if lang == "zh" else ", "
     return sep.join(cells) + ("。" if lang == "zh" else ".")
+
+
+def _phrase(text: str, lang: str) -> str:
+    """A list item or heading as a phrase of its own: a sentence mark when it has none, so the voice
+    pauses after it (a line break alone is no pause once short lines share a segment)."""
+    if not text or text[-1] in _PHRASE_END:
+        return text
+    return text + ("。" if lang == "zh" else ".")
+
+
+def _html(m: re.Match[str]) -> str:
+    """HTML markup is dropped; a lone opening tag named as a word (使用<div>元素, the <p> tag) is
+    prose about HTML, read as its name."""
+    name, whole = m.group(1), m.group(0)
+    if whole.startswith("</") or m.group(2) or whole.endswith("/>") or name.lower() in _VOID_TAGS:
+        return ""
+    return name if _TAG_WORD.match(m.string, m.end()) else ""
 
 
 def _star(m: re.Match[str]) -> str:
@@ -118,7 +158,7 @@ def clean_for_speech(text: str) -> str:
     text = strip_hidden(text)
     if not text:
         return ""
-    lang = detect_language(_URL.sub(" ", _EMAIL.sub(" ", _FENCE.sub(" ", text))))
+    lang = detect_language(URL.sub(" ", EMAIL.sub(" ", _FENCE.sub(" ", text))))
     code = CODE_PLACEHOLDER[lang]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _FENCE.sub("\n" + code + "\n", text)
@@ -126,15 +166,17 @@ def clean_for_speech(text: str) -> str:
     text = _IMAGE.sub(lambda m: m.group(1), text)
     text = _LINK.sub(lambda m: m.group(1), text)
     text = _REF_DEF.sub("", text)
-    text = _EMAIL.sub(lambda m: _email(m, lang), text)
-    text = _URL.sub(lambda m: _url(m, lang), text)
-    text = _HTML.sub("", text)
+    text = _FOOTNOTE.sub("", text)
+    text = EMAIL.sub(lambda m: _email(m, lang), text)
+    text = URL.sub(lambda m: _url(m, lang), text)
+    text = _HTML.sub(_html, text)
+    text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text).replace("\xa0", " ")
     text = _TABLE_SEP.sub("", text)
     text = _TABLE_ROW.sub(lambda m: _table_row(m, lang), text)
     text = _RULE.sub("", text)
-    text = _HEADING.sub(lambda m: m.group(1), text)
+    text = _HEADING.sub(lambda m: _phrase(m.group(1), lang), text)
     text = _QUOTE.sub("", text)
-    text = _LIST.sub("", text)
+    text = _LIST.sub(lambda m: _phrase(m.group(1), lang), text)
     for pattern in _EMPHASIS:
         text = pattern.sub(lambda m: m.group(2), text)
     text = _STAR.sub(_star, text)

@@ -9,10 +9,20 @@ pauses; the first audio follows the sentence's last token by that segment's synt
 Sentence-final marks (``_ends_now``): 。！？；… (with any closing quotes or brackets that arrive in
 the same delta) end a sentence at once. ASCII ``.`` ``!`` ``?`` at the end of the text so far end it
 at once too, except where the next character decides: ``.`` after a digit (3.5), after an
-abbreviation or a single letter (Mr. e.g. U.S.), or a mark inside a URL, e-mail address or path
-token, or after a space; those wait for the next character, as ``split_segments`` does (an ASCII
-mark followed by whitespace ends a sentence). LLM tokenizers keep ``.com``/``.py`` together with
-the dot first, so a dot that *ends* a delta after a word ends a sentence in practice.
+abbreviation or a single letter (Mr. e.g. U.S.), after a Latin word written straight against Han
+(``发到zhang.`` may go on as an address), ``!`` after Han (``见!`` may open an image ``![…](…)``),
+a mark inside a URL, e-mail address or path token, or after a space; those wait for the next
+character, as ``split_segments`` does (an ASCII mark followed by whitespace ends a sentence). LLM
+tokenizers keep ``.com``/``.py`` together with the dot first, so a dot that *ends* a delta after a
+word ends a sentence in practice. A held mark does not wait through a pause: ``reply_segments``
+calls ``release_held`` when no text arrives for a moment (``held_end``), so ``答案是42.`` is spoken
+while the LLM pauses.
+
+Markdown constructs that ``cleanup`` reads as a whole (a link ``[text](url)``, an image, inline
+code, an HTML tag, a URL or e-mail address) are never cut (``segment.markup_spans``), and one still
+open at the end of the text is held until it closes (``open_markup``):
+``请看[这个链接。点击这里](https://example.com)。`` is spoken as the whole text is, wherever the
+stream was cut. A numbered-list marker ``1.`` at a line start ends no sentence.
 
 Closing punctuation that arrives after its sentence was released (``”`` ``」`` ``)`` ``…`` ``！`` or a
 straight ``"`` that closes an open quote) can no longer join it and must not be spoken or sent
@@ -31,7 +41,14 @@ from __future__ import annotations
 
 import re
 
-from ttsgate.text.segment import _is_abbreviation, _sentence_ends, _speakable, segment_spans
+from ttsgate.text.segment import (
+    _is_abbreviation,
+    _sentence_ends,
+    _speakable,
+    is_list_marker,
+    markup_spans,
+    segment_spans,
+)
 
 _CJK_MARKS = "。！？；…"
 _CLOSERS = "”’」』）)]】》〉"
@@ -39,6 +56,27 @@ _ORPHANS = frozenset(_CLOSERS + _CJK_MARKS + ".!?")
 # The closers each kind of mark takes along: the same as segment._CJK_END and segment._ASCII_END.
 _LIVE_END = re.compile(r"(?:([。！？；…]+)[”’」』）)\]\"']*|([.!?]+)[\"')\]”’]*)$")
 _ADDRESS = re.compile(r"://|^www\.|@|/", re.I)
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_GLUED_TO_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff][A-Za-z0-9_\-]+$")
+# A Markdown link or image, inline code or HTML tag opened and not closed yet: [text… [text]
+# [text](url… `code… <tag… (the same constructs as segment._MARKUP).
+_OPEN_MARKUP = re.compile(
+    r"!?\[[^\]\n]*(?:\](?:\((?:[^()\n]|\([^)\n]*\))*(?:\([^)\n]*)?)?)?$|`+[^`\n]*$|<[A-Za-z/][^<>\n]*$"
+)
+MAX_MARKUP = 500  # characters an open construct is held at most: longer, it is text after all
+
+
+def open_markup(text: str) -> int | None:
+    """Where a Markdown construct that is still open at the end of ``text`` starts (None: none).
+
+    Its cleanup (``cleanup.clean_for_speech``: a link's text, not its brackets and URL) needs the
+    whole construct, so a stream holds it until it closes, a line ends or it outgrows ``MAX_MARKUP``.
+    """
+    closed = markup_spans(text)
+    for m in _OPEN_MARKUP.finditer(text):
+        if len(text) - m.start() <= MAX_MARKUP and not any(a <= m.start() < b for a, b in closed):
+            return m.start()
+    return None
 
 
 def _ends_now(text: str) -> bool:
@@ -56,8 +94,10 @@ def _ends_now(text: str) -> bool:
     token = text[:i].rsplit(None, 1)[-1]
     if _ADDRESS.search(token):
         return False
-    if m.group(2) == ".":
-        return not (before.isdigit() or _is_abbreviation(text, i))
+    if m.group(0) == "!" and _HAN.match(before):
+        return False  # 见! may open an image, 见![图](a.png): Chinese ends with ！
+    if m.group(2) == ".":  # 3. (3.5), Mr., and a Latin word written against Han (邮件到zhang.san@…)
+        return not (before.isdigit() or _is_abbreviation(text, i) or _GLUED_TO_HAN.search(text, 0, i))
     return True
 
 
@@ -88,9 +128,10 @@ class IncrementalSegmenter:
         if closed:
             out += self._release(closed, final=True)
             self._drop_orphans()
-        if self._buffer:
+        hold = open_markup(self._buffer)
+        if visible := self._buffer[:hold]:
             spans = segment_spans(
-                self._buffer,
+                visible,
                 first_max=self.first_max if not self._emitted else None,
                 max_len=self.max_len,
                 final=False,
@@ -103,6 +144,20 @@ class IncrementalSegmenter:
         self._drop_orphans()
         return self._release(len(self._buffer), final=True)
 
+    def held_end(self) -> bool:
+        """Whether the text held ends with a sentence mark that only the next character decides
+        (``42.`` may go on as 42.5, ``Mr.``, a URL's last dot): if nothing follows, it ends a
+        sentence. A list marker (``1.`` alone on its line) or an open Markdown construct is not one."""
+        m = _LIVE_END.search(self._buffer)
+        if m is None or not _speakable(self._buffer) or open_markup(self._buffer) is not None:
+            return False
+        return not (m.group(2) == "." and is_list_marker(self._buffer, m.start()))
+
+    def release_held(self) -> list[str]:
+        """The text held when it ends with a mark that ``held_end`` accepts (no more text arrived
+        for a while: ``reply_segments`` calls this after ``idle_s``), else nothing."""
+        return self._release(len(self._buffer), final=True) if self.held_end() else []
+
     def reset(self) -> None:
         """Forget the text held (not yet released)."""
         self._buffer = ""
@@ -110,9 +165,11 @@ class IncrementalSegmenter:
 
     def _closed_end(self) -> int:
         """The end of the last finished sentence in the buffer (0: none)."""
-        ends = _sentence_ends(self._buffer)
-        if _ends_now(self._buffer):
-            ends.append(len(self._buffer))
+        hold = open_markup(self._buffer)
+        visible = self._buffer[:hold]
+        ends = _sentence_ends(visible)
+        if hold is None and _ends_now(visible):
+            ends.append(len(visible))
         return max(ends, default=0)
 
     def _release(self, end: int, *, final: bool, spans: list[tuple[int, int]] | None = None) -> list[str]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from ttsgate.exceptions import InvalidRequestError
+from ttsgate.text.cleanup import EMAIL, URL
 from ttsgate.text.words import LOOKAHEAD, cut_at_words, first_word_cut
 
 _ABBREVIATIONS = frozenset(
@@ -76,7 +77,15 @@ _ABBREVIATIONS = frozenset(
 )
 _CJK_END = re.compile(r"[。！？；…]+[”’」』）)\]\"']*|\n+")
 _ASCII_END = re.compile(r"[.!?]+[\"')\]”’]*(?=\s)")
-_COMMA = re.compile(r"[，、；：]|,(?!\d)|;|(?<!\d):(?!\d|//)")
+# A colon followed by a number introduces it (验证码：384756, 9：30, 比分3：2, Code: A1234): never a cut,
+# in either width; at most two letters before the digit, so three speakable characters after the
+# colon always decide it (the first-clause cut needs them: a stream decides as the whole text does).
+_NUMBER_AHEAD = r"[ \t]*[-+±~¥$€£￥#]?[A-Za-z]{0,2}[0-9０-９]"
+_COMMA = re.compile(rf"[，、；]|：(?!{_NUMBER_AHEAD})|,(?!\d)|;|(?<!\d):(?!{_NUMBER_AHEAD}|//)")
+# Markdown and HTML constructs of raw (stream) text, cleaned as a whole by ``cleanup``: never cut
+# inside (请看[这个链接。点击这里](https://example.com)); whole texts are cleaned before they are cut.
+_MARKUP = re.compile(r"!?\[[^\]\n]*\]\((?:[^()\n]|\([^)\n]*\))*\)|(`+)[^`\n]+\1|<[A-Za-z/][^<>\n]*>")
+_LIST_NUMBER = re.compile(r"[ \t]*\d{1,3}")  # a line holding only this before a "." is a list marker
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _SPEAKABLE = re.compile(r"[^\W_]")  # a letter or digit of any script: what a voice can say
 MIN_SPEAKABLE = 3
@@ -93,13 +102,35 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     return word in _ABBREVIATIONS or len(word) == 1 or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", word))
 
 
+def markup_spans(text: str) -> list[Span]:
+    """The (start, end) of every Markdown link or image, inline code, HTML tag, URL and e-mail
+    address in ``text``: ``cleanup`` reads each as a whole (a URL's ``;`` or ``,`` is no cut)."""
+    spans = [m.span() for m in _MARKUP.finditer(text)]
+    if "@" in text or "://" in text or "www." in text.lower():
+        spans += [m.span() for m in EMAIL.finditer(text)] + [m.span() for m in URL.finditer(text)]
+    return spans
+
+
+def _inside(spans: list[Span], pos: int) -> bool:
+    return any(a < pos < b for a, b in spans)
+
+
+def is_list_marker(text: str, dot: int) -> bool:
+    """Whether the ``.`` at ``dot`` ends a numbered-list marker (a line that is ``1.`` so far)."""
+    return bool(_LIST_NUMBER.fullmatch(text, text.rfind("\n", 0, dot) + 1, dot))
+
+
 def _sentence_ends(text: str) -> list[int]:
+    """Where sentences end: after 。！？；… and newlines, after ASCII ``.!?`` before whitespace (not
+    after an abbreviation or a list marker ``1.``); never inside a Markdown construct."""
     ends = {m.end() for m in _CJK_END.finditer(text)}
     for m in _ASCII_END.finditer(text):
-        if text[m.start()] == "." and m.end() - m.start() == 1 and _is_abbreviation(text, m.start()):
+        dot = text[m.start()] == "." and m.end() - m.start() == 1
+        if dot and (_is_abbreviation(text, m.start()) or is_list_marker(text, m.start())):
             continue
         ends.add(m.end())
-    return sorted(ends)
+    spans = markup_spans(text)
+    return sorted(e for e in ends if not _inside(spans, e))
 
 
 def _speakable(text: str) -> int:
@@ -113,11 +144,22 @@ def _cut_long(text: str, span: Span, limit: int, final: bool = True) -> list[Spa
     waits until the lookahead is there (the same cut as for the whole text)."""
     start, end = span
     out: list[Span] = []
+    markup = markup_spans(text)
     while end - start > limit:
         window = text[start : start + limit + 1]
-        cuts = [m.end() for m in _COMMA.finditer(window) if _speakable(window[: m.end()]) >= MIN_SPEAKABLE]
-        if not cuts:
-            cuts = [m.end() for m in re.finditer(r"\s+", window) if m.start() > 0]
+        cuts = [
+            m.end()
+            for m in _COMMA.finditer(window)
+            if _speakable(window[: m.end()]) >= MIN_SPEAKABLE and not _inside(markup, start + m.end())
+        ]
+        if not cuts:  # spaces, but not between two digits (6222 0212 3456 7890 is one number)
+            cuts = [
+                m.end()
+                for m in re.finditer(r"\s+", window)
+                if m.start() > 0
+                and not (window[m.start() - 1].isdigit() and window[m.end() : m.end() + 1].isdigit())
+                and not _inside(markup, start + m.end())
+            ]
         if not cuts and not final and end == len(text) and end - start < limit + LOOKAHEAD:
             break
         if not cuts:  # unpunctuated (Chinese): between two words, never inside one (母|亲)
@@ -223,9 +265,12 @@ def _first_clause_end(text: str, first_max: int, max_len: int) -> int | None:
     start, _ = _strip(text, (0, len(text)))
     end = next((e for e in _sentence_ends(text) if e > start and _speakable(text[start:e])), len(text))
     end = min(end, start + max_len + 1)
+    markup = markup_spans(text)
     for m in _COMMA.finditer(text, start):  # no endpos: the lookaheads must see the real text
         if m.end() >= end or m.end() - start > first_max:
             break
+        if _inside(markup, m.end()):
+            continue
         if _speakable(text[start : m.end()]) < FIRST_CLAUSE_MIN:
             continue
         if _speakable(text[m.end() : end]) >= MIN_SPEAKABLE:

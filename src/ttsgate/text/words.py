@@ -90,6 +90,10 @@ def _ascii_alnum(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+# A Latin word or a number with its inner marks (3.1415, 1,000, 9:30, v2.3.1): never cut inside.
+_TOKEN = re.compile(r"[0-9A-Za-z０-９]+(?:[.,:：/\-][0-9A-Za-z０-９]+)*")
+
+
 def cut_at_words(text: str, limit: int) -> int:
     """Where to end the first piece of ``text`` so that it holds at most ``limit`` characters and
     ends between two words: an index into ``text`` in ``1..limit`` (``len(text)`` when it fits).
@@ -100,9 +104,12 @@ def cut_at_words(text: str, limit: int) -> int:
     that much). The latest
     boundary in the second half of the window wins, from the first tier that has one: (1) between
     two words neither of which touches the boundary with a Latin letter or digit, and not before a
-    particle that leans on the word before (的 了 吗 …); (2) any boundary not inside a run of Latin
-    letters and digits; (3) ``limit``, moved back out of a Latin word or number when it can be.
-    So ``我…我母亲很好`` is never cut 母|亲 and ``2026`` never 20|26. Raises ``ValueError`` for
+    particle that leans on the word before (的 了 吗 …); (2) any boundary not inside a Latin word or
+    number (``_TOKEN``: 3.1415, 9:30, v2.3.1 are one) and not right before a number; (3) right
+    before a number (the word before it may decide its reading, 验证码|384756, so only when there is
+    nothing better); (4) ``limit`` moved back to the start of the word or number it falls in; a number
+    longer than the whole window is cut between two of its digits. So ``我…我母亲很好`` is never cut
+    母|亲, ``2026`` never 20|26 and ``3.1415`` never 3.|1415. Raises ``ValueError`` for
     ``limit < 1``.
     """
     if limit < 1:
@@ -117,21 +124,29 @@ def cut_at_words(text: str, limit: int) -> int:
         if pos <= limit:
             bounds.append(pos)
     low = max(1, limit // 2)
+    tokens = [m.span() for m in _TOKEN.finditer(window)]
 
     def tier(cut: int) -> int:
         before, after = window[cut - 1], window[cut]
-        if _ascii_alnum(before) and _ascii_alnum(after):
-            return 3
+        if any(a < cut < b for a, b in tokens):
+            return 4
+        if after.isdigit():
+            return 3  # the word before a number may decide its reading (验证码|384756)
         if _ascii_alnum(before) or _ascii_alnum(after) or after in _ENCLITICS:
             return 2
         return 1
 
-    for wanted in (1, 2):
+    for wanted in (1, 2, 3):
         found = [b for b in bounds if b >= low and tier(b) <= wanted]
         if found:
             return found[-1]
-    cut = limit
-    while cut > 1 and _ascii_alnum(window[cut - 1]) and _ascii_alnum(window[cut]):
+    inner = next(((a, b) for a, b in tokens if a < limit < b), None)
+    if inner is None:
+        return limit
+    if inner[0] > 1:
+        return inner[0]  # before the number or word rather than inside it (圆周率是|3.1415…)
+    cut = limit  # a number longer than the limit: between two of its digits, never at a mark (3.|14)
+    while cut > 1 and not (window[cut - 1].isalnum() and window[cut].isalnum()):
         cut -= 1
     return cut if cut > 1 else limit
 
