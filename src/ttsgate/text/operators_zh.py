@@ -28,7 +28,7 @@ from ttsgate.text.script_zh import with_traditional
 
 #: Words right before "H:MM:SS" or "M:SS" that make it a duration (时长1:30:45).
 DURATION_WORDS = with_traditional(
-    ("时长", "总时长", "用时", "耗时", "历时", "片长", "成绩", "计时", "时间为", "持续", "全长", "配速")
+    ("时长", "总时长", "用时", "耗时", "历时", "片长", "成绩", "计时", "持续", "全长", "配速")
 )
 #: Words after a pair that make it a range, not a score (范围10-20之间).
 _RANGE_AFTER = with_traditional(("之间", "左右", "以内", "以上", "以下", "不等", "之内", "上下", "范围"))
