@@ -27,9 +27,9 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from _common import ROOT, table, ttsgate_server
 from pypinyin import Style, lazy_pinyin
 
-from _common import ROOT, table, ttsgate_server
 from ttsgate.text import TextNormalizer
 
 DATA = ROOT / "benchmarks" / "asr" / "zh_sentences.tsv"
@@ -66,9 +66,7 @@ def edit_distance(a: list[str], b: list[str]) -> int:
 
 
 def speak(url: str, text: str) -> np.ndarray:
-    r = httpx.post(
-        f"{url}/v1/audio/speech", json={"input": text, "response_format": "wav"}, timeout=120
-    )
+    r = httpx.post(f"{url}/v1/audio/speech", json={"input": text, "response_format": "wav"}, timeout=120)
     r.raise_for_status()
     with wave.open(io.BytesIO(r.content)) as w:
         pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768

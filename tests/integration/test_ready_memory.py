@@ -9,7 +9,8 @@ from ttsgate.cli import main
 
 def test_ready_reports_rss(sine_url: str) -> None:
     body = httpx.get(f"{sine_url}/ready").json()
-    assert body["ready"] is True and body["profile"] == "default"
+    assert body["ready"] is True
+    assert body["profile"] == "default"
     memory = body["memory"]
     assert 20 < memory["rss_mb"] < 4096
     assert set(memory["engines_rss_mb"]) == set(body["engines"])
@@ -19,4 +20,5 @@ def test_ready_reports_rss(sine_url: str) -> None:
 def test_voices_cli_prints_rss(sine_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["voices", "--url", sine_url]) == 0
     out = capsys.readouterr().out
-    assert "MB RSS (load + warm-up)" in out and out.strip().splitlines()[-1].startswith("server")
+    assert "MB RSS (load + warm-up)" in out
+    assert out.strip().splitlines()[-1].startswith("server")

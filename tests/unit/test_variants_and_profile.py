@@ -1,4 +1,4 @@
-"""Issue #15 part 2: the int8 quality gate on the recorded figures, variant resolution, TTSGATE_PROFILE=edge."""
+"""Issue #15 part 2: the int8 quality gate on recorded figures, variant resolution, TTSGATE_PROFILE=edge."""
 
 from __future__ import annotations
 
@@ -25,8 +25,12 @@ def test_recorded_verdicts() -> None:
     recorded = load_recorded()
     zh = verdict_for("zh-baker", recorded)
     joe = verdict_for("piper:en_US-joe-medium", recorded)
-    assert zh is not None and zh.passed and not zh.smaller
-    assert joe is not None and not joe.passed and "DNSMOS" in joe.reason
+    assert zh is not None
+    assert zh.passed
+    assert not zh.smaller
+    assert joe is not None
+    assert not joe.passed
+    assert "DNSMOS" in joe.reason
     assert verdict_for("piper:someone-else", recorded) is None
 
 
@@ -42,7 +46,7 @@ def test_resolve_variant() -> None:
     assert resolve_variant("e", "auto", "bad", present, recorded) == "fp32"
     assert resolve_variant("e", "auto", "unmeasured", present, recorded) == "fp32"
     assert resolve_variant("e", "int8", "unmeasured", present, recorded) == "int8"
-    with pytest.raises(EngineError, match="not offered.*quality gate"):
+    with pytest.raises(EngineError, match=r"not offered.*quality gate"):
         resolve_variant("e", "int8", "bad", present, recorded)
     with pytest.raises(EngineError, match="variant must be one of"):
         resolve_variant("e", "int4", "good", present, recorded)
