@@ -36,6 +36,7 @@ def rss_mb() -> float:
     """This process's resident set size in MiB."""
     return float(psutil.Process().memory_info().rss) / 2**20
 
+
 # Warm-up texts per language, longest first: the longest warms every worker's buffers (its time
 # includes one-time initialisation and is not used); a sentence and a short clause are timed to fit
 # the engine's cost model (per-call overhead + pace per second of speech), so admission by real-time
