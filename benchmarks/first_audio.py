@@ -10,7 +10,8 @@ the clause's first segment in this process (one intra-op thread, as a server wor
 and its first piece the time to the first piece of ``pieces`` (the current engine).
 
     git worktree add /tmp/ttsgate-before REV
-    .venv/bin/python benchmarks/first_audio.py /tmp/ttsgate-before [ROUNDS]   # writes first_audio.md
+    .venv/bin/python benchmarks/first_audio.py /tmp/ttsgate-before [ROUNDS]   # the HTTP tables
+    .venv/bin/python benchmarks/first_audio.py --cost      # zh-baker: acoustic, vocoder, pieces' cost
 """
 
 from __future__ import annotations
@@ -151,7 +152,59 @@ def main(before_tree: Path, rounds: int) -> str:
     )
 
 
+COST_TEXTS = ["你好", "今天天气不错", "去海边的火车每小时",
+              "今天是二零二六年十一月二十三日，北京的气温是零下三度。"]  # fmt: skip
+
+
+def cost(repeats: int = 15) -> str:
+    """zh-baker in process (2 workers' sizing: one intra-op thread): the acoustic model and the
+    whole vocoder on one sentence, ``synthesize``, and ``pieces``' first piece and total."""
+    from dataclasses import replace
+
+    from ttsgate.engines.zh_baker import ZhBakerEngine
+
+    engine = ZhBakerEngine(replace(VoiceTable.load().engines["zh-baker"], workers=2))  # its internals
+    engine.load()
+    pool = engine._require()
+    models = pool.get()
+    pool.put(models)
+    onnx = models.onnx
+    assert onnx is not None
+    rows = []
+    for text in COST_TEXTS:
+        ids = engine._frontend.to_ids(text)[0]
+        item = SynthesisInput(text, "zh")
+        t: dict[str, list[float]] = {k: [] for k in ("ac", "voc", "whole", "first", "all")}
+        frames = 0
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            mel = onnx.acoustic(ids, 1.0)
+            t1 = time.perf_counter()
+            onnx.vocoder(mel)
+            t["ac"].append(t1 - t0)
+            t["voc"].append(time.perf_counter() - t1)
+            frames = int(mel.shape[1])
+            whole, first = engine_times(engine, item)
+            t0 = time.perf_counter()
+            pieces = engine.pieces(item)
+            assert pieces is not None
+            for _ in pieces:
+                pass
+            t["whole"].append(whole)
+            t["first"].append(first)
+            t["all"].append(time.perf_counter() - t0)
+        ms = {k: statistics.median(v) * 1e3 for k, v in t.items()}
+        rows.append([text, str(frames)] + [f"{ms[k]:.0f}" for k in ("ac", "voc", "whole", "first", "all")]
+                    + [f"{ms['all'] / ms['whole']:.2f}"])  # fmt: skip
+    head = ["clause", "mel frames", "acoustic ms", "vocoder whole ms", "synthesize ms", "first piece ms",
+            "all pieces ms", "pieces ÷ synthesize"]  # fmt: skip
+    return table(head, rows)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--cost"]:
+        print(cost())
+        sys.exit(0)
     tree = Path(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     print(main(tree, n))

@@ -131,11 +131,16 @@ class SpeechPipeline(Router):
     def stream_pieces(
         self, segments: Iterable[Segment] | AsyncIterable[Segment], opts: SpeechOptions
     ) -> AsyncGenerator[SpokenSegment | AudioPiece, None]:
-        """``stream``, plus the audio of the segment being waited for as its engine makes it
-        (issue #15): ``AudioPiece``s of segment k (its leading pause, then its engines' pieces, or
-        a cached run whole) come before ``SpokenSegment`` k, whose ``pcm`` starts with exactly those
-        samples; a consumer sends ``pcm`` past what the pieces held. A segment already complete when
-        its turn comes has no pieces. A failure after a piece raises from the generator as usual."""
+        """``stream``, plus the first segment's audio as its engines make it (issue #15: first
+        audio): ``AudioPiece``s of segment 0 (its engines' pieces, or a cached run whole) come before
+        ``SpokenSegment`` 0, whose ``pcm`` starts with exactly those samples; a consumer sends
+        ``pcm`` past what the pieces held. A first segment already complete when asked for has no
+        pieces. A failure after a piece raises from the generator as usual.
+
+        Only the first: later segments are synthesized ahead (``lookahead``) while earlier ones
+        play, and vocoding in pieces costs zh-baker 32 frames of context per piece boundary (8-36 %
+        of a segment's synthesis, benchmarks/first_audio.md), which would come out of the capacity
+        in streams."""
         return self._run(segments, opts, pieces=True)
 
     async def _run(
@@ -153,7 +158,7 @@ class SpeechPipeline(Router):
             index: int, seg: Segment
         ) -> tuple[asyncio.Task[Int16Array], asyncio.Queue[Int16Array] | None]:
             deadline = time.monotonic() + opts.timeout_s if live else request_deadline
-            out: asyncio.Queue[Int16Array] | None = asyncio.Queue() if pieces else None
+            out: asyncio.Queue[Int16Array] | None = asyncio.Queue() if pieces and index == 0 else None
             emit = out.put_nowait if out is not None else None
             coro = self.speak(seg, opts, playback=playback, index=index, deadline=deadline, emit=emit)
             return asyncio.create_task(coro), out
@@ -204,8 +209,8 @@ class SpeechPipeline(Router):
                     if len(lead):
                         yield AudioPiece(k, lead)
                     async for pcm in _pieces_until(task, out):
-                        if k == 0:
-                            playback.started(time.monotonic())  # the listener's player starts now
+                        if k == 0:  # the listener's player starts now; its later segments may run
+                            self.scheduler.first_audio(playback, time.monotonic())
                         yield AudioPiece(k, pcm)
                 pcm = await task
                 if prev is None:
@@ -216,6 +221,8 @@ class SpeechPipeline(Router):
                         prev.index + 1, seg.text, np.concatenate([lead, pcm]), pos, pos + pause
                     )
                 pause_s = prev.speech_start_s - prev.start_s
+                if k == 0:
+                    self.scheduler.first_audio(playback, time.monotonic())
                 playback.delivered(k, len(prev.pcm) / OUTPUT_SAMPLE_RATE, time.monotonic(), pause_s=pause_s)
                 yield prev
         finally:

@@ -150,3 +150,35 @@ async def test_a_failure_after_a_piece_fails_the_stream_after_it() -> None:
         assert sched.stats("sine-zh")["streams"] == 0  # nothing stays reserved
     finally:
         await sched.close()
+
+
+async def test_later_segments_wait_for_the_first_audio() -> None:
+    """Two free workers: the request's second segment starts only once its first audio is out, so
+    that it does not slow the first one down (issue #15); then the rest runs ahead as before."""
+    from tests.unit.test_scheduler import RecordingSine
+
+    engine = RecordingSine(char_s=0.01)
+    sched = Scheduler({"sine": engine}, max_batch_size=1, max_wait_ms=0, workers=2)  # lane: engine.name
+    await sched.start()
+    try:
+        table = sine_table().only_engines(["sine-en"])
+        pipeline = SpeechPipeline(
+            table=table, engines={"sine-en": engine}, scheduler=sched, cache=OffCache(),
+            normalizer=TextNormalizer(),
+        )  # fmt: skip
+        voice = table.resolve("en_test")
+        segments = pipeline.plan("One thing first. Then a second. And a third.", voice)
+        engine.gate.clear()
+        stream = pipeline.stream(segments, SpeechOptions(voice=voice))
+        first = asyncio.ensure_future(anext(stream))
+        await asyncio.to_thread(engine.entered.wait, 5)
+        await asyncio.sleep(0.2)  # a free worker, and two later segments queued
+        assert sched.stats("sine")["depth"] == 2
+        assert engine.spoken == ["One thing first."]  # held behind the first segment
+        engine.gate.set()
+        assert (await first).text == "One thing first."
+        rest = [s.text async for s in stream]
+        assert rest == ["Then a second.", "And a third."]
+    finally:
+        engine.gate.set()
+        await sched.close()

@@ -111,6 +111,7 @@ async def run_batch(
             m.deadline_misses.labels(engine=name).inc(missed)
         lane.in_flight -= len(batch)
         lane.slots.release()
+        lane.wake.set()  # jobs held behind this batch's first segments (QueueState._groups) may run
     audio_s = sum(c.duration_s for c in chunks)
     if m is not None:
         m.segments_synthesized.labels(engine=name).inc(len(batch))

@@ -166,6 +166,14 @@ class Scheduler:
         """A reserved unit was served without synthesis (cache hit, shared with another request)."""
         self._lane(engine).state.release(playback, unit)
 
+    def first_audio(self, playback: Playback, now: float) -> None:
+        """The stream's first audio went out at ``now`` (``Playback.started``): its later segments,
+        held until then (``QueueState``), may run."""
+        if playback.play_start is None:
+            playback.started(now)
+            for lane in self._lanes.values():
+                lane.wake.set()
+
     def close_stream(self, playback: Playback) -> None:
         """The stream ended: whatever it still had reserved is freed."""
         for lane in self._lanes.values():

@@ -255,13 +255,13 @@ class QueueState:
         passes); 0 when something is ready now, None when the queue is empty."""
         if not self._jobs:
             return None
-        times: list[float] = []
+        times: list[float] = []  # held jobs (``_groups``) wait for a wake-up, or their deadline
         for members in self._groups().values():
             if len(members) >= self.max_batch_size:
                 return 0.0
             times.append(min(j.enqueued for j in members) + self.max_wait_s)
         times.extend(j.deadline for j in self._jobs if j.deadline is not None)
-        return max(0.0, min(times) - now)
+        return max(0.0, min(times) - now) if times else None
 
     # -- load estimates ------------------------------------------------------------------------
 
@@ -302,8 +302,16 @@ class QueueState:
         return units
 
     def _groups(self) -> dict[Hashable, list[Job]]:
+        """Jobs that may run now by batch key. A stream's later segments are held while its first
+        segment is queued or running here and no audio of it is out (``Playback.play_start``): run
+        beside their own first segment they slowed it 1.8-1.9× on 2 cores (benchmarks/first_audio.md),
+        and they are not due before it has played."""
+        firsts = {id(j.playback) for j in self._jobs if j.segment == 0}
+        firsts.update(id(pb) for members in self._running.values() for pb, seg in members if seg == 0)
         groups: dict[Hashable, list[Job]] = {}
         for job in self._jobs:  # sorted, so each group is in (deadline, arrival) order
+            if job.segment > 0 and job.playback.play_start is None and id(job.playback) in firsts:
+                continue
             groups.setdefault(job.key, []).append(job)
         return groups
 
