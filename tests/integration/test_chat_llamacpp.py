@@ -66,7 +66,12 @@ def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_real_llm_reply_is_spoken(llama_url: str) -> None:
     settings = Settings(
-        cache="off", max_wait_ms=2.0, llm_url=llama_url, llm_kind="openai", llm_model="smollm2"
+        cache="off",
+        max_wait_ms=2.0,
+        llm_url=llama_url,
+        llm_kind="openai",
+        llm_model="smollm2",
+        llm_allowed_options="temperature",  # the operator lets clients set it (llm/policy.py)
     )
     with serve_app(create_app(settings, table=sine_table())) as url:
         body = {
