@@ -88,6 +88,27 @@ def worktree(rev: str) -> Path:
     return path
 
 
+def plot(per_kind: dict[str, dict[str, list[int]]], names: list[str], out: Path) -> None:
+    """Grouped bars: pinyin error rate (%) per kind, one bar per condition."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = sorted(per_kind)
+    fig, ax = plt.subplots(figsize=(11, 4))
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        rates = [100 * per_kind[k][name][0] / per_kind[k][name][1] for k in kinds]
+        ax.bar([x + i * width for x in range(len(kinds))], rates, width, label=name)
+    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(kinds))], kinds, rotation=30)
+    ax.set_ylabel("pinyin error rate (%)")
+    ax.set_title("Whisper base round trip of ttsgate's Mandarin, by kind of input")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--before", help="git revision to compare the raw text with")
@@ -147,6 +168,9 @@ def main() -> None:
         + "\n## Transcripts (errors in syllables)\n\n"
         + table(["kind", "raw text", *names], detail)
     )
+    png = Path(args.out).with_suffix(".png")
+    plot(per_kind, names, png)
+    md += f"\n![pinyin error rate by kind]({png.name})\n"
     Path(args.out).write_text(md, encoding="utf-8")
     print(md)
 
