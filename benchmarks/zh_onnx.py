@@ -24,29 +24,13 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from ttsgate.bench.mel import dtw_mel_distance
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.engines.zh_baker import ACOUSTIC_FILE, VOCODER_FILE, ZhBakerEngine, default_asset_dir
 from ttsgate.engines.zh_baker_onnx import OnnxBaker, default_onnx_dir
 from ttsgate.engines.zh_frontend import MandarinFrontend
 
 TEXTS = Path(__file__).with_name("texts_zh.txt")
-
-
-def dtw_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean per-frame mean-|Δ| along the DTW path between mels a [N, 80] and b [M, 80]."""
-    cost = np.abs(a[:, None, :] - b[None, :, :]).mean(axis=2)
-    n, m = cost.shape
-    acc = np.full((n + 1, m + 1), np.inf)
-    steps = np.zeros((n + 1, m + 1))
-    acc[0, 0] = 0.0
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            choices = (acc[i - 1, j - 1], acc[i - 1, j], acc[i, j - 1])
-            k = int(np.argmin(choices))
-            prev = ((i - 1, j - 1), (i - 1, j), (i, j - 1))[k]
-            acc[i, j] = choices[k] + cost[i - 1, j - 1]
-            steps[i, j] = steps[prev] + 1
-    return float(acc[n, m] / steps[n, m])
 
 
 class Tflite:
@@ -110,7 +94,7 @@ def equivalence() -> None:
             tokens += len(ids)
             differing += int((dur_o != dur_t1).sum())
             pairs = ((mel_t1, mel_t2), (mel_o, mel_t1), (mel_o, mel_o1))
-            f, c, s = (dtw_distance(x[0], y[0]) for x, y in pairs)
+            f, c, s = (dtw_mel_distance(x[0], y[0]) for x, y in pairs)
             floor.append(f)
             cross.append(c)
             seeds.append(s)

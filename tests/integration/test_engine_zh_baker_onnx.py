@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.audio import decode
 from tests.support.servers import serve_app
+from ttsgate.bench.mel import dtw_mel_distance
 from ttsgate.config import Settings
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.engines.zh_baker import ACOUSTIC_FILE, ZhBakerEngine, default_asset_dir
@@ -75,21 +76,6 @@ def test_deterministic_and_speed_scales_duration(engine: ZhBakerEngine) -> None:
     assert 0.4 * a.duration_s <= fast.duration_s <= 0.65 * a.duration_s
 
 
-def _dtw_mel_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean per-frame mean |Δ| along a DTW path between mels [N, 80] and [M, 80] (as the benchmark)."""
-    cost = np.abs(a[:, None, :] - b[None, :, :]).mean(axis=2)
-    n, m = cost.shape
-    acc = np.full((n + 1, m + 1), np.inf)
-    steps = np.zeros((n + 1, m + 1))
-    acc[0, 0] = 0.0
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            prev = min(((i - 1, j - 1), (i - 1, j), (i, j - 1)), key=lambda p: acc[p])
-            acc[i, j] = acc[prev] + cost[i - 1, j - 1]
-            steps[i, j] = steps[prev] + 1
-    return float(acc[n, m] / steps[n, m])
-
-
 @pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="tensorflow-cpu not installed")
 def test_same_voice_as_tflite_within_the_measured_tolerance() -> None:
     import tensorflow as tf
@@ -109,7 +95,7 @@ def test_same_voice_as_tflite_within_the_measured_tolerance() -> None:
     it.invoke()
     tfl_mel = it.get_tensor(it.get_output_details()[1]["index"])[0]
     assert abs(len(onnx_mel) - len(tfl_mel)) <= 0.02 * len(tfl_mel)  # a frame here and there
-    assert _dtw_mel_distance(onnx_mel, tfl_mel) < MEL_TOLERANCE
+    assert dtw_mel_distance(onnx_mel, tfl_mel) < MEL_TOLERANCE
     # a different sentence is far: the tolerance separates voices/texts, it is not vacuous
     other = OnnxBaker(default_onnx_dir(), 2).acoustic(ids[: len(ids) // 2] + ids[-2:], 1.0)[0]
-    assert _dtw_mel_distance(other, tfl_mel) > MEL_TOLERANCE
+    assert dtw_mel_distance(other, tfl_mel) > MEL_TOLERANCE
