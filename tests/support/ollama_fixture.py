@@ -7,6 +7,8 @@ and the durations. The model name picks the behaviour:
 - ``busy``       503 ``{"error":"server busy, please try again.  maximum pending requests exceeded"}``
 - ``missing``    404 ``{"error":"model \\"missing\\" not found, try pulling it first"}``
 - ``midfail``    a few tokens, then the in-band ``{"error":"…"}`` line (and the stream ends)
+- ``huge:N``     one delta of N times ``a``: one huge line (the upstream limits, llm/base.py)
+- ``late:N``     "Hello there. This is fine. ", then that one huge delta
 - anything else  the reply for that model in ``replies`` (or ``replies["*"]``), token by token
 
 ``token_s`` paces the tokens; a ``PAUSE`` character in a reply is not sent but waits ``pause_s``
@@ -82,6 +84,9 @@ class OllamaFixture:
                 tokenize("Hello there. This will"),
                 "an error was encountered while running the model",
             )
+        elif model.startswith(("huge:", "late:")):
+            head = tokenize("Hello there. This is fine. ") if model.startswith("late:") else []
+            tokens, error = [*head, "a" * int(model.split(":")[1])], None
         else:
             tokens, error = tokenize(self.replies.get(model, self.replies.get("*", ""))), None
         record: list[tuple[float, str]] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 
 from ttsgate.config import Settings
-from ttsgate.llm.base import ChatBackend, ChatMessage, JSONValue
+from ttsgate.llm.base import ChatBackend, ChatMessage, JSONValue, limits
 from ttsgate.llm.ollama import OllamaBackend
 from ttsgate.llm.openai import OpenAIBackend
 from ttsgate.llm.segments import Flush, read_ahead, reply_segments
@@ -29,6 +29,9 @@ __all__ = [
 
 
 def create_backend(settings: Settings, client: httpx.AsyncClient) -> ChatBackend:
+    line, reply = limits(settings.max_input_chars)
     if settings.llm_kind == "openai":
-        return OpenAIBackend(client, settings.llm_url, settings.llm_api_key)
-    return OllamaBackend(client, settings.llm_url)
+        return OpenAIBackend(
+            client, settings.llm_url, settings.llm_api_key, max_line_chars=line, max_reply_chars=reply
+        )
+    return OllamaBackend(client, settings.llm_url, max_line_chars=line, max_reply_chars=reply)

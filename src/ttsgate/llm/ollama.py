@@ -16,12 +16,30 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 import httpx
 
 from ttsgate.exceptions import UpstreamError
-from ttsgate.llm.base import ChatMessage, JSONValue, parse_json_line, upstream_call
+from ttsgate.llm.base import (
+    MAX_LINE_CHARS,
+    MAX_REPLY_CHARS,
+    ChatMessage,
+    JSONValue,
+    ReplyBudget,
+    bounded_lines,
+    parse_json_line,
+    upstream_call,
+)
 
 
 class OllamaBackend:
-    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        *,
+        max_line_chars: int = MAX_LINE_CHARS,
+        max_reply_chars: int = MAX_REPLY_CHARS,
+    ) -> None:
         self.client = client
+        self.max_line_chars = max_line_chars
+        self.max_reply_chars = max_reply_chars
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/api/chat"
 
@@ -39,7 +57,8 @@ class OllamaBackend:
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
         async with upstream_call(self.client, self.url, body) as response:
-            async for line in response.aiter_lines():
+            budget = ReplyBudget(self.url, self.max_reply_chars)
+            async for line in bounded_lines(response, self.url, self.max_line_chars):
                 if not line.strip():
                     continue
                 data = parse_json_line(self.url, line)
@@ -50,7 +69,7 @@ class OllamaBackend:
                 message = data.get("message")
                 content = message.get("content") if isinstance(message, dict) else None
                 if isinstance(content, str) and content:
-                    yield content
+                    yield budget.take(content)
                 if data.get("done"):
                     return
         raise UpstreamError(

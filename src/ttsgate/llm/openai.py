@@ -13,7 +13,16 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 import httpx
 
 from ttsgate.exceptions import UpstreamError
-from ttsgate.llm.base import ChatMessage, JSONValue, parse_json_line, upstream_call
+from ttsgate.llm.base import (
+    MAX_LINE_CHARS,
+    MAX_REPLY_CHARS,
+    ChatMessage,
+    JSONValue,
+    ReplyBudget,
+    bounded_lines,
+    parse_json_line,
+    upstream_call,
+)
 
 _RENAMED = {"num_predict": "max_tokens"}
 
@@ -25,8 +34,18 @@ def chat_completions_url(base_url: str) -> str:
 
 
 class OpenAIBackend:
-    def __init__(self, client: httpx.AsyncClient, base_url: str, api_key: str = "") -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        api_key: str = "",
+        *,
+        max_line_chars: int = MAX_LINE_CHARS,
+        max_reply_chars: int = MAX_REPLY_CHARS,
+    ) -> None:
         self.client = client
+        self.max_line_chars = max_line_chars
+        self.max_reply_chars = max_reply_chars
         self.url = chat_completions_url(base_url)
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
@@ -41,7 +60,8 @@ class OpenAIBackend:
         body: dict[str, JSONValue] = {_RENAMED.get(k, k): v for k, v in (options or {}).items()}
         body.update({"model": model, "messages": list(messages), "stream": True})
         async with upstream_call(self.client, self.url, body, self.headers) as response:
-            async for line in response.aiter_lines():
+            budget = ReplyBudget(self.url, self.max_reply_chars)
+            async for line in bounded_lines(response, self.url, self.max_line_chars):
                 if not line.startswith("data:"):
                     continue  # blank separators, ": keep-alive" comments, "event:" lines
                 payload = line[5:].strip()
@@ -56,5 +76,5 @@ class OpenAIBackend:
                     delta = choice.get("delta") if isinstance(choice, dict) else None
                     content = delta.get("content") if isinstance(delta, dict) else None
                     if isinstance(content, str) and content:
-                        yield content
+                        yield budget.take(content)
         # Some servers close without [DONE]; a finished reply is still a reply.

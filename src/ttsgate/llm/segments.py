@@ -22,7 +22,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ttsgate.offload import off_loop
+from ttsgate.offload import INLINE_CHARS, off_loop
 from ttsgate.text import IncrementalSegmenter, Segment, TextNormalizer, prepare
 from ttsgate.text.hidden import HiddenBlocks
 from ttsgate.text.lexicon import Lexicon
@@ -127,6 +127,24 @@ async def reply_segments(
                     out.append(seg)
         return out
 
+    def take(delta: str | Flush) -> list[Segment]:
+        """The segments certain once ``delta`` is in (the whole text step, run off the loop)."""
+        if isinstance(delta, Flush):
+            return speakable(segmenter.flush())
+        visible, discard = hidden.feed(delta)
+        if discard:  # the reply began inside reasoning: what is not spoken yet is dropped
+            segmenter.reset()
+        return speakable(segmenter.feed(visible) if visible else [])
+
+    def finish() -> list[Segment]:
+        return speakable(segmenter.feed(hidden.flush()) + segmenter.flush())
+
+    def held() -> list[Segment]:
+        return speakable(segmenter.release_held())
+
+    # Text work costs microseconds per character: a long delta (or what the segmenter holds) is
+    # handled in a worker thread (``off_loop``), never on the event loop; the segmenter holds a
+    # bounded text between deltas (``IncrementalSegmenter.feed``), so its size bounds the rest.
     source = aiter(deltas)
     step: asyncio.Future[str | Flush | _End] | None = None  # the read in progress
     try:
@@ -135,8 +153,7 @@ async def reply_segments(
                 step = step or asyncio.ensure_future(_next(source))
                 done, _ = await asyncio.wait({step}, timeout=idle_s)
                 if not done:  # a pause after "42.": the sentence is finished
-                    held = segmenter.release_held()
-                    for seg in await off_loop(sum(map(len, held)), speakable, held):
+                    for seg in await off_loop(segmenter.held_chars(), held):
                         yield seg
             if step is not None:
                 delta, step = await step, None
@@ -144,19 +161,14 @@ async def reply_segments(
                 delta = await _next(source)
             if isinstance(delta, _End):
                 break
-            if isinstance(delta, Flush):
-                pieces = segmenter.flush()
-            else:
+            size = segmenter.held_chars()
+            if not isinstance(delta, Flush):
                 if on_delta is not None:
                     on_delta(delta)
-                visible, discard = hidden.feed(delta)
-                if discard:  # the reply began inside reasoning: what is not spoken yet is dropped
-                    segmenter.reset()
-                pieces = segmenter.feed(visible) if visible else []
-            for seg in await off_loop(sum(map(len, pieces)), speakable, pieces):
+                size += len(delta)
+            for seg in await off_loop(size, take, delta):
                 yield seg
-        pieces = segmenter.feed(hidden.flush()) + segmenter.flush()
-        for seg in await off_loop(sum(map(len, pieces)), speakable, pieces):
+        for seg in await off_loop(segmenter.held_chars() + INLINE_CHARS + 1, finish):
             yield seg
     finally:
         if step is not None:

@@ -64,6 +64,24 @@ _OPEN_MARKUP = re.compile(
     r"!?\[[^\]\n]*(?:\](?:\((?:[^()\n]|\([^)\n]*\))*(?:\([^)\n]*)?)?)?$|`+[^`\n]*$|<[A-Za-z/][^<>\n]*$"
 )
 MAX_MARKUP = 500  # characters an open construct is held at most: longer, it is text after all
+FEED_CHUNK = 1024  # a longer delta is fed in pieces of about this size: the work stays linear in it
+
+
+def _chunks(delta: str) -> list[str]:
+    """``delta`` in pieces of about ``FEED_CHUNK`` characters, each cut between two letters or
+    digits (where no mark, space or markup is decided by the cut), else at ``FEED_CHUNK``."""
+    out = []
+    start = 0
+    while len(delta) - start > FEED_CHUNK:
+        cut = start + FEED_CHUNK
+        for i in range(cut, cut - 64, -1):
+            if delta[i - 1].isalnum() and delta[i].isalnum():
+                cut = i
+                break
+        out.append(delta[start:cut])
+        start = cut
+    out.append(delta[start:])
+    return out
 
 
 def open_markup(text: str) -> int | None:
@@ -121,6 +139,14 @@ class IncrementalSegmenter:
         self._quotes = 0  # straight double quotes released so far: odd = one is open
 
     def feed(self, delta: str) -> list[str]:
+        """The segments certain once ``delta`` is appended. A long ``delta`` is fed in pieces
+        (``FEED_CHUNK``), so the work is linear in the text however it arrives: the buffer held
+        between pieces is bounded (a sentence's last piece, an open construct)."""
+        if len(delta) <= FEED_CHUNK:
+            return self._feed(delta)
+        return [seg for piece in _chunks(delta) for seg in self._feed(piece)]
+
+    def _feed(self, delta: str) -> list[str]:
         self._buffer += delta
         self._drop_orphans()
         out: list[str] = []
@@ -157,6 +183,10 @@ class IncrementalSegmenter:
         """The text held when it ends with a mark that ``held_end`` accepts (no more text arrived
         for a while: ``reply_segments`` calls this after ``idle_s``), else nothing."""
         return self._release(len(self._buffer), final=True) if self.held_end() else []
+
+    def held_chars(self) -> int:
+        """Characters held (not yet released)."""
+        return len(self._buffer)
 
     def reset(self) -> None:
         """Forget the text held (not yet released)."""
