@@ -245,3 +245,62 @@ def test_chat_audio_reply_with_a_lone_surrogate_is_complete(surrogate_llm: str) 
     r = httpx.post(f"{surrogate_llm}/v1/chat/speech", json=body, timeout=30)
     assert r.status_code == 200
     assert decode(r.content, "wav").duration_s > 1.0
+
+
+# -- a client that goes away before a body sent whole -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def patient_url() -> Iterator[str]:
+    """Slow synthesis (0.4 s a segment, one worker) under a long deadline."""
+    settings = Settings(cache="off", request_timeout_s=60.0, realtime_admission=False, workers=1)
+    with serve_app(create_app(settings, table=sine_table(delay_s=0.4, max_batch_size=1))) as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/chatts", {"prompt": LONG_ZH, "stream": False}),
+        ("/v1/audio/subtitles", {"input": LONG_ZH, "voice": "zh_test"}),
+    ],
+)
+def test_a_body_sent_whole_stops_synthesis_when_its_client_goes(
+    patient_url: str, path: str, body: dict[str, Any]
+) -> None:
+    import time
+
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(patient_url + path, json=body, timeout=1.0)  # the client gives up after ~2 segments
+    time.sleep(1.0)  # the server notices and cancels the rest
+    done = total(patient_url, "ttsgate_segments_synthesized_total")
+    time.sleep(1.5)
+    assert total(patient_url, "ttsgate_segments_synthesized_total") == done  # nothing more is spoken
+    assert done < 12
+    assert total(patient_url, "ttsgate_requests_total", route=path, status="499") >= 1
+    assert total(patient_url, "ttsgate_requests_total", route=path, status="200") == 0
+
+
+def test_an_audio_stream_aborted_by_an_engine_failure_is_one_warning_without_traceback(
+    sine_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A designed abort (our error after the first byte) is no bug: besides the engine's own ERROR,
+    one WARNING; no ``unhandled error``, no uvicorn ``Exception in ASGI application`` traceback."""
+    body = {"input": "第一句话。第二句话KABOOM。", "voice": "zh_test"}
+    with caplog.at_level(logging.INFO):
+        with httpx.stream("POST", sine_url + "/v1/audio/speech", json=body, timeout=30) as r:
+            assert r.status_code == 200
+            with pytest.raises(httpx.RemoteProtocolError):
+                r.read()
+        import time
+
+        time.sleep(0.3)  # uvicorn logs after the connection is closed
+    aborted = [r for r in caplog.records if "after its first byte" in r.getMessage()]
+    assert [r.levelno for r in aborted] == [logging.WARNING]
+    bugs = [
+        r
+        for r in caplog.records
+        if r.name in ("uvicorn.error", "ttsgate.server") and r.levelno >= logging.ERROR
+    ]
+    assert bugs == []
+    assert not [r for r in caplog.records if r.exc_info and type(r.exc_info[1]).__name__ == "StreamAborted"]

@@ -181,3 +181,62 @@ def test_oversized_headers_get_431_and_the_connection_closes(url: str) -> None:
         sock.sendall(b"GET /health?" + b"q" * 10_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert _read_response(sock)[0] == 431
     assert httpx.get(f"{url}/health", headers={"X-Ok": "a" * 4000}).status_code == 200
+
+
+def test_one_endless_header_line_gets_431_at_the_cap(url: str) -> None:
+    """httptools reports a header only when it ends: the bytes before the headers end count anyway."""
+    with _connect(url) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: ")
+        started = time.monotonic()
+        status = None
+        for _ in range(64):  # 256 KiB at most, never a CRLF
+            try:
+                sock.sendall(b"a" * 4096)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            ready, _, _ = select.select([sock], [], [], 0)
+            if ready:
+                break
+        status, headers, _ = _read_response(sock)
+        assert status == 431
+        assert headers["connection"] == "close"
+        assert time.monotonic() - started < 0.45  # long before TTSGATE_HEADER_TIMEOUT_S=0.5
+        assert _closed_by_server(sock, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"POST /v1/audio/speech HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+         b"Content-Length: 100000000000\r\n\r\n", 413),
+        (b"POST /v1/audio/speech HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+         b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % (LIMIT + 10) + b"x" * (LIMIT + 10), 413),
+        (b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000000\r\n\r\n", 200),
+    ],
+)  # fmt: skip
+def test_a_response_before_the_body_is_read_closes_the_connection(url: str, head: bytes, status: int) -> None:
+    """The rest of a refused (or unread) body is never read: the connection closes after the answer."""
+    with _connect(url) as sock:
+        sock.sendall(head)
+        got, headers, _ = _read_response(sock)
+        assert got == status
+        if status == 413:
+            assert headers["connection"] == "close"
+        sent = 0
+        try:
+            for _ in range(400):  # the server must not keep taking the body (100 MiB)
+                sent += sock.send(b"x" * 262_144)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass
+        assert sent < 50 * 2**20
+        assert _closed_by_server(sock, 2.0)
+
+
+def test_a_body_without_a_json_content_type_is_labelled_with_its_route(url: str) -> None:
+    """``curl -d`` sends a form content type: the body is read as JSON, the route still labels it."""
+    r = httpx.post(f"{url}/v1/text/normalize", content=b'{"input": "1"}', headers={
+        "Content-Type": "application/x-www-form-urlencoded", "X-Request-ID": "form-1"})  # fmt: skip
+    assert r.status_code < 500
+    metrics = httpx.get(f"{url}/metrics").text
+    assert f'ttsgate_requests_total{{route="/v1/text/normalize",status="{r.status_code}"}}' in metrics
+    assert 'route="unmatched"' not in metrics

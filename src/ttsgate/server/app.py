@@ -28,6 +28,7 @@ from ttsgate.server.json_body import JSONBodyMiddleware
 from ttsgate.server.limits import BodyLimitMiddleware
 from ttsgate.server.middleware import ObservabilityMiddleware
 from ttsgate.server.openapi import install_openapi
+from ttsgate.server.streaming import quiet_designed_aborts
 from ttsgate.voices import VoiceTable
 
 log = logging.getLogger("ttsgate.server")
@@ -66,6 +67,7 @@ def create_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    quiet_designed_aborts()  # a stream aborted after its first byte is a WARNING, not a traceback
     app.include_router(routes_speech.router)
     app.include_router(routes_chat.router)
     app.include_router(routes_ws.router)

@@ -75,6 +75,8 @@ def error_body(exc: TTSGateError) -> dict[str, Any]:
 
 
 def error_headers(exc: TTSGateError) -> dict[str, str]:
+    if isinstance(exc, PayloadTooLargeError):  # the rest of the body is never read (server/serving.py)
+        return {"Connection": "close"}
     if isinstance(exc, AuthenticationError):
         return {"WWW-Authenticate": 'Bearer realm="ttsgate"'}
     if isinstance(exc, OverloadedError | RateLimitError):
@@ -130,5 +132,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
+        from ttsgate.server.streaming import StreamAborted  # streaming imports this module
+
+        if not isinstance(exc, StreamAborted):  # a designed abort was logged where it was decided
+            log.exception("unhandled error", exc_info=exc)
         return error_response(TTSGateError("internal server error"))

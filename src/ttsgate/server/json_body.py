@@ -53,4 +53,7 @@ class JSONBodyMiddleware:
             return
         headers = [(k, v) for k, v in headers if k != b"content-type"]
         headers.append((b"content-type", b"application/json"))
-        await self.app({**scope, "headers": headers}, receive, send)
+        # The scope itself, not a copy: what the router records in it (the matched route) must
+        # reach the middleware outside (metrics and the access log label requests by route).
+        scope["headers"] = headers
+        await self.app(scope, receive, send)

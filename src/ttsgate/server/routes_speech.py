@@ -22,7 +22,13 @@ from ttsgate.server.access import charge_characters
 from ttsgate.server.openapi import QUERY_SPEECH_ERRORS, SPEECH_ERRORS, audio, errors, redirect
 from ttsgate.server.protocol import AudioFormat, ChattsBody, Language, SpeechBody, Speed
 from ttsgate.server.routes_audio import cached_response, request_cache_of
-from ttsgate.server.streaming import audio_body, encoded_audio, sse_body
+from ttsgate.server.streaming import (
+    audio_body,
+    client_gone,
+    encoded_audio,
+    sse_body,
+    unless_disconnected,
+)
 from ttsgate.server.validation import client_names
 
 router = APIRouter()
@@ -99,7 +105,9 @@ async def _speak(
         whole = encoded_audio(head, pieces, encoder, metrics=rt.metrics, route=route, started=started)
         if rec is not None:
             whole = rc.tap_body(rec, whole, audio=True)
-        data = b"".join([chunk async for chunk in whole])
+        data = await unless_disconnected(request.receive, _joined(whole))
+        if data is None:  # the client went away: the synthesis was cancelled
+            return client_gone(route)
         return Response(finalize_wav(fmt, data), media_type=encoder.media_type)
     # Audio bodies start with the first segment's first piece (issue #15): a failure before it is
     # still a real status; after it, the body is aborted (README, errors).
@@ -107,6 +115,10 @@ async def _speak(
     if rec is not None:
         audio = rc.tap_body(rec, audio, audio=True)
     return StreamingResponse(audio, media_type=encoder.media_type, headers=headers)
+
+
+async def _joined(chunks: AsyncIterator[bytes]) -> bytes:
+    return b"".join([chunk async for chunk in chunks])
 
 
 async def _first(spoken: AsyncGenerator[_T, None]) -> _T:

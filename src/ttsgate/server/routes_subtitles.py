@@ -21,6 +21,7 @@ from ttsgate.server.openapi import SPEECH_ERRORS, TEXT, errors
 from ttsgate.server.protocol import SpeechBody
 from ttsgate.server.responses import Subtitles
 from ttsgate.server.routes_speech import runtime_of
+from ttsgate.server.streaming import client_gone, unless_disconnected
 
 router = APIRouter()
 
@@ -63,11 +64,19 @@ async def create_subtitles(body: SubtitlesBody, request: Request) -> Response:
     opts = SpeechOptions(
         voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s, language=body.language
     )
-    cues: list[Cue] = []
-    end = 0.0
-    async for seg in pipeline.stream(segments, opts):
-        cues.append(Cue(seg.speech_start_s, seg.end_s, seg.text))
-        end = seg.end_s
+
+    async def timed() -> list[Cue]:
+        spoken = pipeline.stream(segments, opts)
+        try:
+            return [Cue(seg.speech_start_s, seg.end_s, seg.text) async for seg in spoken]
+        finally:
+            await spoken.aclose()
+
+    found = await unless_disconnected(request.receive, timed())
+    if found is None:  # the client went away: the synthesis was cancelled
+        return client_gone("/v1/audio/subtitles")
+    cues = found
+    end = cues[-1].end_s if cues else 0.0
     if body.subtitle_format == "srt":
         return PlainTextResponse(to_srt(cues), media_type="application/x-subrip")
     if body.subtitle_format == "vtt":

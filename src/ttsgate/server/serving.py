@@ -11,7 +11,11 @@
   its httptools parser caps neither the request line nor the headers. The protocol here closes a
   connection whose request line and headers are not complete ``TTSGATE_HEADER_TIMEOUT_S`` after it
   opened (or after its next request's first byte), and answers 431 and closes when they pass
-  ``TTSGATE_MAX_HEADER_BYTES``. It builds on uvicorn's httptools protocol (its parser callbacks
+  ``TTSGATE_MAX_HEADER_BYTES``: every byte received before the headers are complete counts (httptools
+  joins a header's fragments and reports it only when complete, so one endless header line is cut
+  at the cap too, not buffered until the timeout). A response sent while the request's body is
+  still arriving (a 413, or any route that does not read its body) closes the connection after it:
+  the rest of the body is never read. It builds on uvicorn's httptools protocol (its parser callbacks
   ``on_message_begin``/``on_url``/``on_header``/``on_headers_complete``); without httptools, uvicorn's
   default (h11, header size capped, no header timeout) is used.
 """
@@ -21,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+
+import httptools
 
 from ttsgate.config import Settings
 
@@ -62,6 +68,9 @@ def header_limited_protocol(timeout_s: float, max_bytes: int) -> type[asyncio.Pr
     class HeaderLimitedProtocol(HttpToolsProtocol):
         _header_timer: asyncio.TimerHandle | None = None
         _header_bytes = 0
+        _raw_header_bytes = 0
+        _awaiting_headers = True
+        _message_ended = False
         _refused = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -73,8 +82,31 @@ def header_limited_protocol(timeout_s: float, max_bytes: int) -> type[asyncio.Pr
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
-            if not self._refused:
-                super().data_received(data)
+            if self._refused:
+                return
+            self._message_ended = False
+            self._unset_keepalive_if_required()
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserUpgrade:
+                if self._should_upgrade():
+                    self.handle_websocket_upgrade()
+                else:
+                    self._unsupported_upgrade_warning()
+            except httptools.HttpParserError:
+                if self._refused:  # our 431 stopped the parser: answered and logged once already
+                    return
+                msg = "Invalid HTTP request received."
+                self.logger.warning(msg)
+                self.send_400_response(msg)
+                return
+            if self._awaiting_headers and not self._refused:
+                # Bytes of a request whose headers are not complete: httptools holds them until a
+                # header ends, so one endless header would never reach ``on_header``. A chunk that
+                # also ended a message counts from the next one (at most one chunk is not counted).
+                self._raw_header_bytes = 0 if self._message_ended else self._raw_header_bytes + len(data)
+                if self._raw_header_bytes > max_bytes:
+                    self._refuse()
 
         def send_400_response(self, msg: str) -> None:
             if not self._refused:  # our own 431 has been sent already
@@ -83,6 +115,8 @@ def header_limited_protocol(timeout_s: float, max_bytes: int) -> type[asyncio.Pr
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._header_bytes = 0
+            self._raw_header_bytes = 0
+            self._awaiting_headers = True
             if self._header_timer is None:
                 self._arm()
 
@@ -96,16 +130,34 @@ def header_limited_protocol(timeout_s: float, max_bytes: int) -> type[asyncio.Pr
 
         def on_headers_complete(self) -> None:
             self._disarm()
+            self._awaiting_headers = False
             super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._message_ended = True
+            super().on_message_complete()
+
+        def on_response_complete(self) -> None:
+            cycle = self.cycle
+            unread = cycle is not None and cycle.response_complete and cycle.more_body
+            if unread and not self.transport.is_closing():
+                # Answered before its body was read (a 413, or a route that reads no body): the
+                # rest is never read, the connection closes after the response.
+                self.transport.close()
+            super().on_response_complete()
 
         def _count(self, n: int) -> None:
             self._header_bytes += n
             if self._header_bytes > max_bytes:
-                self._refused = True
-                self._disarm()
-                self.transport.write(_431)
-                self.transport.close()
+                self._refuse()
                 raise _HeadersTooLarge  # stops the parser (uvicorn's 400 is suppressed above)
+
+        def _refuse(self) -> None:
+            self._refused = True
+            self._disarm()
+            log.info("refused a request whose line and headers passed %d bytes (431)", max_bytes)
+            self.transport.write(_431)
+            self.transport.close()
 
         def _arm(self) -> None:
             self._disarm()

@@ -16,10 +16,12 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import anyio
+from starlette.responses import Response
+from starlette.types import Receive
 
 from ttsgate.audio.chunk import OUTPUT_SAMPLE_RATE, Int16Array
 from ttsgate.audio.encode import StreamEncoder
@@ -30,10 +32,64 @@ from ttsgate.server.errors import error_body
 from ttsgate.text import Segment
 
 log = logging.getLogger("ttsgate.server")
+_R = TypeVar("_R")
 
 
 class StreamAborted(Exception):
-    """Raised inside a body iterator to abort the HTTP response after its first byte."""
+    """Raised inside a body iterator to abort the HTTP response after its first byte (the server
+    then closes the connection without the body's end). A designed abort, logged once as a WARNING
+    where it is decided (``_mid_stream``): the error handler and uvicorn do not log it again."""
+
+
+class DesignedAbortFilter(logging.Filter):
+    """Drops uvicorn's ``Exception in ASGI application`` traceback for a ``StreamAborted``: raising
+    is how an ASGI app aborts a started response, not a bug."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, StreamAborted)
+
+
+def quiet_designed_aborts() -> None:
+    """Install ``DesignedAbortFilter`` on uvicorn's error logger (once)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, DesignedAbortFilter) for f in logger.filters):
+        logger.addFilter(DesignedAbortFilter())
+
+
+CLIENT_CLOSED = 499  # nginx's status for a request whose client went away before the response
+
+
+async def unless_disconnected(receive: Receive, work: Coroutine[Any, Any, _R]) -> _R | None:
+    """``work``'s result, or None when the client disconnects first (``work`` is then cancelled,
+    freeing what it holds: a body sent whole is collected before its first byte, and a client
+    that has gone must not keep the engines busy). ``work``'s own errors are raised."""
+    task: asyncio.Future[_R] = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(_disconnect(receive))
+    try:
+        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for fut in (task, watch):
+            fut.cancel()
+        await asyncio.gather(task, watch, return_exceptions=True)
+    if task.cancelled():
+        return None
+    return task.result()
+
+
+async def _disconnect(receive: Receive) -> None:
+    """Returns when the client has gone (the request's body was read already: nothing else comes)."""
+    while True:
+        if (await receive())["type"] == "http.disconnect":
+            return
+        await asyncio.sleep(0.05)  # a server that answers at once with an empty body: do not spin
+
+
+def client_gone(route: str) -> Response:
+    """What a route returns when its client disconnected before the response: nothing is sent;
+    the access log and the metrics record 499 (as nginx does)."""
+    log.info("%s: the client disconnected before the response; its synthesis was cancelled", route)
+    return Response(status_code=CLIENT_CLOSED)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
