@@ -74,6 +74,23 @@ def test_speed_means_what_it_says(espeak: EspeakEngine, speed: float) -> None:
     assert changed * speed == pytest.approx(normal, rel=0.10)
 
 
+@pytest.mark.parametrize(
+    ("text", "speaker", "language"),
+    [("Hi.", "en-us", "en"), ("a", "en-us", "en"), ("好", "yue", "yue"), ("oui", "fr", "fr")],
+)
+@pytest.mark.parametrize("speed", [0.25, 0.5, 2.0, 4.0])
+def test_short_inputs_keep_one_over_speed(
+    espeak: EspeakEngine, text: str, speaker: str, language: str, speed: float
+) -> None:
+    """espeak-ng's closing silence does not follow its rate: trimmed and put back ÷ speed, a
+    one-word input is 1/speed as long too (it was ×1.25 at 0.5, ×0.74 at 2.0)."""
+    if text == "a" and speed >= 2.0:
+        pytest.xfail("espeak-ng at 262 wpm shortens a lone vowel 1.36x more than its rate: 0.87-0.89")
+    normal = _say(espeak, text, speaker, language).duration_s
+    changed = _say(espeak, text, speaker, language, speed=speed).duration_s
+    assert changed * speed == pytest.approx(normal, rel=0.10)
+
+
 def test_slow_audio_keeps_energy(espeak: EspeakEngine) -> None:
     assert _rms(_say(espeak, EN, "en-us", speed=0.25)) > 0.02
 
@@ -107,7 +124,7 @@ def test_control_characters_do_not_crash(espeak: EspeakEngine) -> None:
 
 
 def test_version(espeak: EspeakEngine) -> None:
-    assert espeak.version.startswith("espeak-2:")
+    assert espeak.version.startswith("espeak-3:")
     assert "eSpeak" in espeak.version
 
 

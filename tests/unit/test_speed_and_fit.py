@@ -165,3 +165,44 @@ async def test_cut_pieces_have_their_own_cache_keys_and_work_units(
     other = SpeechOptions(voice=opts.voice, speed=1.0)
     keys = pipeline.pcm_parts([segment], opts)[1:]  # after the segment's pause/run count
     assert set(keys).isdisjoint(pipeline.pcm_parts([segment], other)[1:])  # speed is in every key
+
+
+class SlowLimitedSine(RecordingSine):
+    """Like zh-baker: the most speech one call holds shrinks with the speed (frames run out)."""
+
+    def max_speech_s(self, speed: float) -> float | None:
+        return 4.0 * min(speed, 2.0)
+
+
+@pytest.fixture
+async def slow_limited() -> AsyncIterator[tuple[SpeechPipeline, RecordingSine]]:
+    engine = SlowLimitedSine(char_s=0.06)
+    sched = Scheduler({"sine": engine}, max_batch_size=1, max_wait_ms=0, workers=1)
+    await sched.start()
+    pipeline = SpeechPipeline(
+        table=limited_table(4.0),
+        engines={"sine-zh": engine},
+        scheduler=sched,
+        cache=OffCache(),
+        normalizer=TextNormalizer(),
+    )
+    yield pipeline, engine
+    await sched.close()
+
+
+@pytest.mark.parametrize("speed", [0.25, 0.5, 2.0, 4.0])
+async def test_speed_dependent_cuts_keep_the_whole_at_one_over_speed(
+    slow_limited: tuple[SpeechPipeline, RecordingSine], speed: float
+) -> None:
+    """More cuts at a slow speed join with no pause: the audio of a long unpunctuated run is
+    1/speed of speed 1's exactly (a 0.1 s ÷ speed pause per extra cut made it 15 % too long)."""
+    pipeline, engine = slow_limited
+    text = "我们一起去公园散步吧今天的天气很好阳光明媚适合出门走走看看风景然后一起回家吃饭" * 3
+    normal = await spoken_s(pipeline, text, 1.0)
+    calls_at_1 = len(engine.spoken)
+    engine.spoken.clear()
+    other = await spoken_s(pipeline, text, speed)
+    if speed < 1:
+        assert len(engine.spoken) > calls_at_1  # cut again: each call still fits
+    assert all(expected_speech_s(t) <= 4.0 * min(speed, 2.0) for t in engine.spoken)
+    assert other == pytest.approx(normal / speed, rel=0.005)

@@ -16,6 +16,11 @@ is time-stretched by the remaining factor with libsonic itself (the pitch-synchr
 espeak uses for its fast rates; ``libsonic0`` is a hard dependency of Debian's ``libespeak-ng1``),
 through ctypes, or FFmpeg's atempo (``audio.tempo``) when libsonic cannot be loaded. No silence
 padding (which would sound like stutter).
+
+espeak-ng ends every text with a silence that does not follow its rate (0.89 s at 80 wpm, 0.30 s at
+175, 0.13 s at 262: ×2.9 for ×2.2 slower): on a short input ("Hi.", "a", "好") it made speed 0.5
+×1.25 of 1/speed and 2.0 ×0.74. It is trimmed (``trim_tail``) and ``TAIL_S / speed`` of silence
+put back, so the audio is 1/speed of speed 1's, short inputs included (benchmarks/speed.md).
 """
 
 from __future__ import annotations
@@ -45,8 +50,19 @@ SAMPLE_RATE = 22_050
 DEFAULT_WPM, MIN_WPM, MAX_WPM = 175, 80, 262  # espeak's own rate is accurate to 5 % in between
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
 EMPTY_SILENCE_S = 0.05
-_ENGINE_REVISION = "espeak-2"  # 2: speeds above 1.5 time-stretched
+TAIL_S = 0.30  # espeak-ng's own closing silence at 175 wpm, put back ÷ speed after the trim
+_TAIL_LEVEL = 64  # |sample| at or below this is silence (espeak-ng pads with digital zeros)
+_TAIL_KEEP_S = 0.01  # kept after the last sound: the decay of the last phoneme
+_ENGINE_REVISION = "espeak-3"  # 2: speeds above 1.5 time-stretched; 3: closing silence ÷ speed
 _OTHER_LANGUAGE = re.compile(r"\(([^)\s]+)\s+\d+\)")
+
+
+def trim_tail(pcm: Int16Array, rate: int) -> Int16Array:
+    """``pcm`` without its closing silence (``_TAIL_KEEP_S`` after the last sound is kept)."""
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > _TAIL_LEVEL)
+    if not loud.size:
+        return pcm[:0]
+    return pcm[: min(len(pcm), int(loud[-1]) + 1 + round(_TAIL_KEEP_S * rate))]
 
 
 def speakable_text(text: str) -> str:
@@ -227,6 +243,7 @@ class EspeakEngine:
             return AudioChunk.silence(EMPTY_SILENCE_S, SAMPLE_RATE)
         wpm = min(MAX_WPM, max(MIN_WPM, round(DEFAULT_WPM * item.speed)))
         pcm, rate = self._speak(text, voice, wpm)
+        pcm = trim_tail(pcm, rate)
         stretch = DEFAULT_WPM * item.speed / wpm  # != 1 only outside espeak's accurate rates
         if abs(stretch - 1.0) > 0.01 and self._sonic is not None and pcm.size:
             pcm = sonic_stretch(self._sonic, pcm, rate, stretch)
@@ -238,7 +255,8 @@ class EspeakEngine:
             samples = resample_poly(samples, SAMPLE_RATE, rate).astype(np.float32)
         if not samples.size:
             return AudioChunk.silence(EMPTY_SILENCE_S, SAMPLE_RATE)
-        return AudioChunk(samples, SAMPLE_RATE)
+        tail = np.zeros(round(TAIL_S / item.speed * SAMPLE_RATE), dtype=np.float32)
+        return AudioChunk(np.concatenate([samples.astype(np.float32), tail]), SAMPLE_RATE)
 
     def _speak(self, text: str, voice: str, wpm: int) -> tuple[Int16Array, int]:
         assert self._exe is not None
