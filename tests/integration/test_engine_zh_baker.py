@@ -83,10 +83,11 @@ def test_long_unpunctuated_text_at_slow_speed_fits_the_graph(engine: ZhBakerEngi
 
 
 def test_declared_limit_scales_with_the_speed_the_model_speaks(engine: ZhBakerEngine) -> None:
-    limits = [engine.max_speech_s(s) for s in (0.25, 1.0, 2.0, 4.0)]
+    limits = [engine.max_speech_s(s) for s in (0.25, 0.5, 1.0, 2.0, 4.0)]
     assert limits[0] is not None
-    assert limits[0] * 4 == limits[1]
-    assert limits[2] == limits[3]  # above 2.0 the model speaks at 2.0 and the rest is stretched
+    assert limits[0] == limits[1]  # below 0.5 the model speaks at 0.5 and the rest is stretched
+    assert limits[1] * 2 == limits[2]
+    assert limits[3] == limits[4]  # above 2.0 the model speaks at 2.0 and the rest is stretched
 
 
 def test_split_ids_cuts_at_the_strongest_break_in_the_middle() -> None:

@@ -58,7 +58,9 @@ whole) and on tflite, ``pieces`` is None.
 
 Speed: the model's own ``speed_ratios`` (durations × 1/speed) is accurate up to 2.0 (within 4 %,
 benchmarks/speed.md); beyond, each phoneme's duration rounds to one or two frames and speed 4.0 came
-out 4–12 % short, so faster speeds are spoken at 2.0 and time-stretched (``audio.tempo``). The trim
+out 4–12 % short, so faster speeds are spoken at 2.0 and time-stretched (``audio.tempo``); slower
+than 0.5 the model speaks 0.5 and the rest is stretched (its own 0.25 needs a cut every ~4 s, each
+adding phrase-final lengthening: 1.10× the ideal length on 150 unpunctuated characters). The trim
 pads around each sentence scale with 1/speed too (a fixed 70 ms was 14 % of a short sentence at 4×).
 """
 
@@ -91,7 +93,7 @@ from ttsgate.engines.zh_baker_onnx import (
 from ttsgate.engines.zh_frontend import SYMBOL_TO_ID, MandarinFrontend, PolyphoneFileError
 from ttsgate.exceptions import EngineError
 
-ENGINE_VERSION = "zh-baker-2"  # 2: the trim of sentences of 96+ frames (issue #15)
+ENGINE_VERSION = "zh-baker-3"  # 2: the trim of sentences of 96+ frames (issue #15); 3: speeds < 0.5 stretched
 SAMPLE_RATE = 24_000
 ACOUSTIC_FILE = "fastspeech2_quan.tflite"
 VOCODER_FILE = "mb_melgan.tflite"
@@ -101,6 +103,10 @@ _MAX_OUTPUT_S = 16.0  # declared most audio one item makes (the graph's limit: 2
 _MAX_FRAMES = 2048  # FastSpeech2's positional encoding
 _MAX_FRAMES_PER_SYLLABLE = 26  # at speed 1; measured mean 15.5 (62 at speed 0.25), 1.7× margin
 _MAX_NATIVE_SPEED = 2.0  # faster: spoken at 2.0 and time-stretched (module docstring)
+# Slower: spoken at 0.5 and time-stretched. At 0.25 the model's own durations need a cut every ~4 s
+# of speech, and each cut adds the phrase-final lengthening FastSpeech2 puts at an utterance's end:
+# 150 unpunctuated characters came out 1.10× the ideal length at 0.25, vs 1.00 at 4.0.
+_MIN_NATIVE_SPEED = 0.5
 _PIECE_PAUSE_S = 0.1  # between the pieces of a sentence the engine had to cut (divided by speed)
 
 
@@ -232,7 +238,7 @@ class ZhBakerEngine:
 
     def max_speech_s(self, speed: float) -> float | None:
         """The model speaks slower speeds itself (longer mels): the limit scales with ``speed``."""
-        return _MAX_OUTPUT_S * min(_MAX_NATIVE_SPEED, max(0.25, float(speed)))
+        return _MAX_OUTPUT_S * _native_speed(float(speed))
 
     def synthesize(self, batch: Sequence[SynthesisInput]) -> list[AudioChunk]:
         pool = self._require()
@@ -244,8 +250,8 @@ class ZhBakerEngine:
 
     def pieces(self, item: SynthesisInput) -> Iterator[AudioChunk] | None:
         """Sentence by sentence, each vocoded first for 0.4 s then in 400-frame pieces (issue #15);
-        None on tflite and above speed 2 (time-stretched whole)."""
-        if self._runtime != "onnx" or float(item.speed) > _MAX_NATIVE_SPEED:
+        None on tflite and outside speeds 0.5–2 (time-stretched whole)."""
+        if self._runtime != "onnx" or _native_speed(float(item.speed)) != float(item.speed):
             return None
         return self._streamed(self._require(), item)
 
@@ -276,7 +282,7 @@ class ZhBakerEngine:
 
     def _one(self, models: _Models, item: SynthesisInput) -> AudioChunk:
         wanted = min(4.0, max(0.25, float(item.speed)))
-        speed = min(wanted, _MAX_NATIVE_SPEED)  # what the model speaks; the rest is time-stretched
+        speed = _native_speed(wanted)  # what the model speaks; the rest is time-stretched
         parts = list(self._parts(models, item, stream=False))
         if wanted == speed:
             samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
@@ -290,7 +296,7 @@ class ZhBakerEngine:
         """The item's audio at the model's own speed, clipped, in the pieces of ``sentence_pieces``
         (sentences joined with pauses); empty pieces left out. With ``stream`` each piece is vocoded
         when it is due; without, each sentence is vocoded whole and cut (float tolerance)."""
-        speed = min(min(4.0, max(0.25, float(item.speed))), _MAX_NATIVE_SPEED)
+        speed = _native_speed(float(item.speed))
         sentences = self._frontend.to_ids(item.text)
         if not sentences:
             yield np.zeros(round(_EMPTY_S * SAMPLE_RATE), dtype=np.float32)
@@ -384,3 +390,8 @@ class ZhBakerEngine:
 
 class _MelOverflow(Exception):
     """The acoustic graph was asked for more than 2048 mel frames."""
+
+
+def _native_speed(speed: float) -> float:
+    """The speed the model itself speaks for a requested ``speed`` (0.5–2.0; the rest is stretched)."""
+    return min(_MAX_NATIVE_SPEED, max(_MIN_NATIVE_SPEED, min(4.0, max(0.25, speed))))
