@@ -84,7 +84,8 @@ def test_a_web_page_must_say_application_json(sine_url: str, content_type: str |
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [("POST", "/health", "GET"), ("PUT", "/v1/audio/speech", "POST"), ("DELETE", "/tts", "GET"),
-     ("PUT", "/v1/chat/speech", "POST"), ("POST", "/v1/models", "GET"), ("GET", "/api/chatts", "POST")],
+     ("PUT", "/v1/chat/speech", "POST"), ("POST", "/v1/models", "GET"), ("GET", "/api/chatts", "POST"),
+     ("GET", "/v1/audio/speech", "POST"), ("GET", "/v1/audio/subtitles", "POST")],
 )  # fmt: skip
 def test_405_says_what_is_allowed(sine_url: str, method: str, path: str, allow: str) -> None:
     r = httpx.request(method, f"{sine_url}{path}")
@@ -100,3 +101,59 @@ def test_an_unknown_route_is_404_in_the_error_shape(sine_url: str) -> None:
     err = r.json()["error"]
     assert (err["type"], err["code"]) == ("not_found_error", "not_found")
     assert err["message"] == "no route POST /v2/audio/speak"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_websocket_path_without_a_websocket_is_405_saying_so(sine_url: str, method: str) -> None:
+    r = httpx.request(method, f"{sine_url}/v1/audio/speech/ws")
+    err = _error(r, 405)
+    assert r.headers["allow"] == "GET"
+    assert err["code"] == "method_not_allowed"
+    assert "WebSocket" in err["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [(b"[" * 100_000, "nested too deeply"), (b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),
+     (b'{"input": "hi", "voice": "zh_test", "speed": ' + b"1" * 5000 + b"}", "too many digits"),
+     (b'{"input": "\xff"}', "not UTF-8"), (b'{"input": ', "not valid JSON")],
+)  # fmt: skip
+def test_a_body_the_parser_gives_up_on_is_invalid_json(sine_url: str, body: bytes, reason: str) -> None:
+    r = httpx.post(f"{sine_url}/v1/audio/speech", content=body, headers={"content-type": "application/json"})
+    err = _error(r)
+    assert (err["param"], err["code"]) == ("body", "invalid_json")
+    assert reason in err["message"]
+
+
+@pytest.mark.parametrize("value", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_are_not_numbers_here(sine_url: str, value: bytes) -> None:
+    body = b'{"input": "hi", "voice": "zh_test", "speed": ' + value + b"}"
+    err = _error(httpx.post(f"{sine_url}/v1/audio/speech", content=body))
+    assert (err["param"], err["code"]) == ("speed", "invalid_value")
+    assert "finite number" in err["message"]
+
+
+@pytest.mark.parametrize("speed", ["nan", "inf", "1_0", "0x1", "1.0.0"])
+def test_a_query_speed_must_be_a_plain_number(sine_url: str, speed: str) -> None:
+    err = _error(httpx.get(f"{sine_url}/tts", params={"text": "hi", "speed": speed}))
+    assert err["param"] == "speed"
+    assert err["message"] == "speed: must be a number such as 1.0"
+
+
+def test_a_lone_surrogate_is_named_as_the_websocket_names_it(sine_url: str) -> None:
+    body = b'{"input": "ab\\ud800", "voice": "zh_test"}'
+    err = _error(httpx.post(f"{sine_url}/v1/audio/speech", content=body))
+    assert err["param"] == "input"
+    assert err["message"] == "input: must be valid Unicode (a lone surrogate at character 2)"
+
+
+def test_refusals_before_the_app_use_the_same_json_as_the_app(sine_url: str) -> None:
+    """The access middleware's bodies are serialized as every other error body."""
+    refused = httpx.post(
+        f"{sine_url}/v1/audio/speech", json={"input": "hi"}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert refused.status_code == 403
+    assert b'{"error":{"message":' in refused.content
+    assert "(none)" not in refused.json()["error"]["message"]
+    app_error = httpx.post(f"{sine_url}/v1/audio/speech", json={})
+    assert app_error.content.startswith(b'{"error":{"message":')

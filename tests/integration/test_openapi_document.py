@@ -53,7 +53,7 @@ def test_every_error_status_has_the_error_schema(doc: dict[str, Any]) -> None:
      ("GET /tts", {"200", "302", "400", "500", "503", "504"}),
      ("POST /api/chatts", {"200", "302", "400", "413", "500", "503", "504"}),
      ("POST /v1/text/normalize", {"200", "400", "413", "500", "503"}),
-     ("GET /v1/audio/{name}", {"200", "304", "400", "404", "500", "503"}),
+     ("GET /v1/audio/{key}.{fmt}", {"200", "304", "400", "404", "500", "503"}),
      ("GET /v1/audio/voices", {"200", "500", "503"}),
      ("GET /ready", {"200", "503", "500"}),
      ("GET /health", {"200", "500"})],
@@ -80,7 +80,7 @@ def test_ready_503_is_not_ready_or_draining(doc: dict[str, Any]) -> None:
     ("label", "media"),
     [("POST /v1/audio/speech", {*AUDIO, "text/event-stream"}),
      ("POST /v1/chat/speech", {*AUDIO, "text/event-stream"}),
-     ("GET /tts", AUDIO), ("POST /api/chatts", AUDIO), ("GET /v1/audio/{name}", AUDIO),
+     ("GET /tts", AUDIO), ("POST /api/chatts", AUDIO), ("GET /v1/audio/{key}.{fmt}", AUDIO),
      ("POST /v1/audio/subtitles", {"text/vtt", "application/x-subrip", "application/json"}),
      ("GET /v1/audio/voices", {"application/json"})],
 )  # fmt: skip

@@ -42,7 +42,7 @@ from ttsgate.exceptions import (
 )
 from ttsgate.metrics import Metrics
 from ttsgate.server.browser import BrowserPolicy
-from ttsgate.server.errors import error_body, error_headers, status_for
+from ttsgate.server.errors import error_body, error_response
 from ttsgate.server.keys import KeyFileError, KeyInfo, KeyStore
 from ttsgate.server.ratelimit import RateLimiter
 
@@ -169,10 +169,9 @@ class AccessMiddleware:
                 )
             origin_refused = scope["type"] == "websocket" and not browser.origin_allowed(conn)
             if origin_refused or (self.access.spends(scope["path"]) and browser.cross_site_refused(conn)):
-                raise ForbiddenOriginError(
-                    f"requests from the web origin {conn.headers.get('origin', '(none)')[:200]!r} are "
-                    "not allowed (TTSGATE_ALLOWED_ORIGINS)"
-                )
+                origin = conn.headers.get("origin")
+                shown = f"the web origin {origin[:200]!r}" if origin else "another site (Sec-Fetch-Site)"
+                raise ForbiddenOriginError(f"requests from {shown} are not allowed (TTSGATE_ALLOWED_ORIGINS)")
         except TTSGateError as exc:
             await _refuse(scope, receive, send, exc, handshake=True)
             return
@@ -239,11 +238,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, exc: TTSGateError,
         await send({"type": "websocket.send", "text": json.dumps({"type": "error", **error_body(exc)})})
         await send({"type": "websocket.close", "code": code, "reason": exc.message[:120]})
         return
-    body = json.dumps(error_body(exc)).encode()
-    headers: list[tuple[bytes, bytes]] = [(b"content-type", b"application/json")]
-    headers += [(k.lower().encode(), v.encode()) for k, v in error_headers(exc).items()]
-    await send({"type": "http.response.start", "status": status_for(exc), "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await error_response(exc)(scope, receive, send)  # the app's one serializer for error bodies
 
 
 async def ws_start_key(scope: Scope, start: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ttsgate.exceptions import (
     AuthenticationError,
@@ -102,6 +103,18 @@ def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONRe
     headers = dict(exc.headers or {})
     method, path = request.method, request.url.path[:200]
     err: TTSGateError
+    if exc.status_code == 404 and exc.detail == "Not Found" and _is_websocket_path(request):
+        headers["Allow"] = "GET"
+        return JSONResponse(
+            error_body(
+                InvalidRequestError(
+                    f"{path} is a WebSocket endpoint: connect with a WebSocket (GET with Upgrade: websocket)",
+                    code="method_not_allowed",
+                )
+            ),
+            status_code=405,
+            headers=headers,
+        )
     if exc.status_code == 404:
         detail = f"no route {method} {path}" if exc.detail == "Not Found" else str(exc.detail)
         err = NotFoundError(detail, code="not_found")
@@ -110,9 +123,37 @@ def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONRe
         err = InvalidRequestError(
             f"method {method} is not allowed on {path}; allowed: {allowed}", code="method_not_allowed"
         )
+    elif exc.status_code == 400 and exc.detail == _FASTAPI_PARSE_ERROR:
+        err = unparsable_body(exc.__cause__)
     else:
         err = InvalidRequestError(str(exc.detail))
     return JSONResponse(error_body(err), status_code=exc.status_code, headers=headers)
+
+
+def _is_websocket_path(request: Request) -> bool:
+    """The path is a WebSocket route's (an HTTP request there finds no HTTP route)."""
+    scope = {"type": "websocket", "path": request.url.path, "root_path": request.scope.get("root_path", "")}
+    return any(route.matches(dict(scope))[0] == Match.FULL for route in request.app.router.routes)
+
+
+_FASTAPI_PARSE_ERROR = "There was an error parsing the body"
+
+
+def unparsable_body(cause: BaseException | None) -> InvalidRequestError:
+    """A body the JSON parser gave up on other than by a syntax error (FastAPI answers those with a
+    generic 400 whose cause is the parser's exception): the same ``invalid_json`` as a syntax error,
+    with the reason."""
+    if isinstance(cause, RecursionError):
+        reason = "it is nested too deeply"
+    elif isinstance(cause, UnicodeDecodeError):
+        reason = "it is not UTF-8 text"
+    elif isinstance(cause, ValueError) and "digits" in str(cause):
+        reason = "a number in it has too many digits"
+    else:
+        reason = "it is not valid JSON"
+    return InvalidRequestError(
+        f"the request body must be a JSON object; {reason}", param="body", code="invalid_json"
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

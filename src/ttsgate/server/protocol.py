@@ -7,13 +7,34 @@ are ignored, as OpenAI's SDKs may send newer ones.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 AudioFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=32)]
-Speed = Annotated[float, Field(ge=0.25, le=4.0, description="0.25–4.0; 1.0 is the voice's natural pace.")]
+_NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _plain_number(value: object, info: ValidationInfo) -> object:
+    """A number written as text (a query parameter) must be a plain decimal number: not ``nan``,
+    ``inf`` or ``1_0`` (which Python's ``float`` reads as 10); a body's ``NaN``/``Infinity`` (which
+    Python's JSON parser reads, though they are not JSON) is refused too."""
+    lax = not (info.config or {}).get("strict")  # a body is strict: a string is no number at all there
+    if lax and isinstance(value, str) and not _NUMBER.fullmatch(value):
+        raise ValueError("must be a number such as 1.0")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number (NaN and Infinity are not JSON)")
+    return value
+
+
+Speed = Annotated[
+    float,
+    Field(ge=0.25, le=4.0, allow_inf_nan=False, description="0.25–4.0; 1.0 is the voice's natural pace."),
+    BeforeValidator(_plain_number),
+]
 LexiconEntries = Annotated[
     dict[str, str] | None,
     Field(

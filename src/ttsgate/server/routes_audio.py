@@ -57,7 +57,7 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 @router.get(
-    "/v1/audio/{name}",
+    "/v1/audio/{key}.{fmt}",  # a dot in the template: /v1/audio/speech is not this route (405 for GET)
     tags=["speech"],
     summary="A cached request's audio (the target of TTSGATE_CACHE_REDIRECT's 302)",
     response_class=Response,
@@ -67,9 +67,8 @@ def _etag_matches(header: str, etag: str) -> bool:
         **errors(400, 404),
     },
 )
-async def cached_audio(name: str, request: Request) -> Response:
-    key, dot, fmt = name.rpartition(".")
-    if not dot or not valid_key(key):
+async def cached_audio(key: str, fmt: str, request: Request) -> Response:
+    if not valid_key(key):
         raise NotFoundError("no such audio: expected /v1/audio/<64 hex characters>.<format>")
     if fmt not in AUDIO_FORMATS:
         valid = ", ".join(AUDIO_FORMATS)

@@ -43,7 +43,8 @@ from ttsgate.runtime import Runtime
 from ttsgate.server.access import charge_characters, ws_start_key
 from ttsgate.server.errors import error_body, validation_to_error
 from ttsgate.server.protocol import WsStartMessage
-from ttsgate.server.streaming import closing_source, json_text, lone_surrogate_at, pcm_pieces
+from ttsgate.server.streaming import closing_source, json_text, pcm_pieces
+from ttsgate.server.validation import lone_surrogate_at
 from ttsgate.text.lexicon import Lexicon
 
 router = APIRouter()
@@ -227,9 +228,8 @@ class _Session:
                 await self.inbox.put(None)
                 return  # what follows "close" is not read; the sender ends the session
             else:
-                raise InvalidRequestError(
-                    f"type: unknown message type {kind!r} (text, flush, close)", param="type"
-                )
+                got = f"unknown message type {json.dumps(kind)[:60]}" if kind is not None else "missing"
+                raise InvalidRequestError(f"type: {got}; expected text, flush or close", param="type")
 
     async def _deltas(self) -> AsyncIterator[str | Flush]:
         while (item := await self.inbox.get()) is not None:

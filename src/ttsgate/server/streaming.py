@@ -29,6 +29,7 @@ from ttsgate.exceptions import TTSGateError
 from ttsgate.metrics import Metrics
 from ttsgate.pipeline import AudioPiece, SpokenSegment
 from ttsgate.server.errors import error_body
+from ttsgate.server.validation import lone_surrogate_at
 from ttsgate.text import Segment
 
 log = logging.getLogger("ttsgate.server")
@@ -93,13 +94,6 @@ def client_gone(route: str) -> Response:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def lone_surrogate_at(text: str) -> int | None:
-    """Index of the first lone surrogate in ``text`` (JSON may carry one as ``\\ud800``; it is not
-    Unicode text and cannot be encoded), or None."""
-    m = _SURROGATE.search(text)
-    return m.start() if m else None
 
 
 def scrub_surrogates(text: str) -> str:

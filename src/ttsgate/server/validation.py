@@ -13,6 +13,7 @@ belongs to the field at which the tags start (``voice`` for ``voice: 123``, ``{"
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -103,8 +104,20 @@ def _phrase(err: Mapping[str, Any]) -> str:
     return msg[:1].lower() + msg[1:]
 
 
+def lone_surrogate_at(text: str) -> int | None:
+    """Index of the first lone surrogate in ``text`` (JSON may carry one as ``\\ud800``; it is not
+    Unicode text and cannot be encoded), or None."""
+    m = _SURROGATE.search(text)
+    return m.start() if m else None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _message(param: str, err: Mapping[str, Any], value: object) -> str:
     kind = str(err.get("type", ""))
+    if kind == "string_unicode" and isinstance(value, str) and (at := lone_surrogate_at(value)) is not None:
+        return f"{param}: must be valid Unicode (a lone surrogate at character {at})"  # as the WebSocket says
     if kind in EXPECTED and kind != "literal_error":
         return f"{param}: expected {EXPECTED[kind]}, got {json_kind(value)}"
     return f"{param}: {_phrase(err)}"
