@@ -106,20 +106,27 @@ class Runtime:
             raise NotReadyError("engines are still loading; retry shortly", code="warming_up")
         return self.pipeline
 
-    def check_request(self, voice: Voice, language: str | None) -> None:
-        """Refuse what no engine can speak before any engine work (400, never an engine error).
+    def check_request(self, voice: Voice, language: str | None) -> str | None:
+        """Refuse what no engine can speak before any engine work (400, never an engine error);
+        the language to speak: ``language`` as the table or the fallback engine names it.
 
         ``language`` must be one the voice table routes or its fallback engine speaks
-        (``param: language``, ``code: unsupported_language``), whatever the text's script; a voice
-        made on the fly (``espeak:xx``) must be one the fallback engine has (``param: voice``).
+        (``param: language``, ``code: unsupported_language``), whatever the text's script. A BCP-47
+        tag is case-insensitive, and one with script or region subtags the table does not name is
+        the longest prefix it does (``zh-Hant`` → ``zh``, ``yue-HK`` → ``yue``). A voice made on the
+        fly (``espeak:xx``) must be one the fallback engine has (``param: voice``).
         Call after ``require_ready`` (the fallback engine is asked what it speaks)."""
         fallback = self.engines.get(self.table.fallback_engine or "")
         if self.table.is_made_on_the_fly(voice) and not (fallback and fallback.speaks(voice.speaker or "")):
             raise VoiceNotFoundError.for_voice(voice.id, self.table.ids())
-        if language is None or language in self.table.routed_languages():
-            return
-        if fallback is not None and fallback.speaks(language):
-            return
+        if language is None:
+            return None
+        routed = self.table.routed_languages()
+        subtags = language.lower().split("-")
+        for n in range(len(subtags), 0, -1):
+            tag = "-".join(subtags[:n])
+            if tag in routed or (fallback is not None and fallback.speaks(tag)):
+                return tag
         known = ", ".join(self.table.routed_languages())
         more = f", or any language the {fallback.name} engine has" if fallback is not None else ""
         raise InvalidRequestError(

@@ -29,7 +29,7 @@ from ttsgate.text.scripts import language_script, script_name
 
 # Languages written in Han characters: a voice for any of them may speak any Han run.
 HAN_LANGUAGES = frozenset({"zh", "yue", "cmn", "wuu", "hak", "nan"})
-_LANG_CODE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+_LANG_CODE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # BCP-47-like, any case (x-rp too)
 
 
 @dataclass(frozen=True, slots=True)

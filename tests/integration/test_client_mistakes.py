@@ -77,10 +77,19 @@ async def test_websocket_applies_the_language_rule(sine_url: str) -> None:
     assert events[-1]["error"]["param"] == "language"
 
 
-@pytest.mark.parametrize(("text", "language"), [("你好。", "yue"), ("Hello.", "en"), ("你好。", "zh")])
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("你好。", "yue"), ("Hello.", "en"), ("你好。", "zh"), ("Hello.", "EN"), ("你好。", "zh-Hant"),
+     ("你好。", "yue-HK"), ("你好。", "ZH-hans-CN"), ("Hello.", "en-GB")],
+)  # fmt: skip
 def test_known_languages_are_spoken(sine_url: str, text: str, language: str) -> None:
     body = {"input": text, "voice": "alloy", "language": language, "response_format": "wav"}
     assert httpx.post(f"{sine_url}/v1/audio/speech", json=body).status_code == 200
+
+
+def test_a_language_tag_is_case_insensitive_in_a_query_too(sine_url: str) -> None:
+    r = httpx.get(f"{sine_url}/tts", params={"text": "你好。", "voice_id": "zh_test", "language": "YUE-hk"})
+    assert r.status_code == 200, r.text
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +125,9 @@ def espeak_url() -> Iterator[str]:
         ({"input": "Bonjour.", "voice": "espeak:xx"}, 400, "voice"),
         ({"input": "Bonjour.", "voice": "en_test", "language": "fr"}, 200, None),
         ({"input": "Bonjour.", "voice": "espeak:fr"}, 200, None),
+        ({"input": "Bonjour.", "voice": "en_test", "language": "FR"}, 200, None),
+        ({"input": "Hello.", "voice": "espeak:en-GB-x-rp"}, 200, None),
+        ({"input": "Hello.", "voice": "en_test", "language": "en-GB-x-rp"}, 200, None),
     ],
 )
 def test_fallback_engine_decides_what_it_speaks(

@@ -11,10 +11,22 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 AudioFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
-Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=32)]
+# A BCP-47 tag, case-insensitive (``EN``, ``zh-Hant``, ``en-GB-x-rp``): lowercased here; the runtime
+# maps subtags the table does not route to the primary language it does (Runtime.check_request).
+Language = Annotated[
+    str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", max_length=32), AfterValidator(str.lower)
+]
 _NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
 
 

@@ -57,7 +57,7 @@ async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
     voice = rt.table.resolve(body.voice_id)
     lexicon = rt.lexicons.lexicon(body.lexicon)  # validated before the LLM is asked
     pipeline = rt.require_ready()
-    rt.check_request(voice, body.language)
+    language = rt.check_request(voice, body.language)
     backend = create_backend(rt.settings, rt.require_llm_http())
     messages = [ChatMessage(role=m.role, content=m.content) for m in body.messages]
     sse = body.stream_format == "sse"
@@ -74,7 +74,7 @@ async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
         )
     )
     on_delta = deltas.put_nowait if sse else None
-    hint, verbatim = text_mode(voice, body.language)
+    hint, verbatim = text_mode(voice, language)
     segments = reply_segments(
         tokens,
         normalizer=pipeline.normalizer,
@@ -85,7 +85,7 @@ async def chat_speech(body: ChatSpeechBody, request: Request) -> Response:
     )
     encoder = create_encoder(body.response_format)
     opts = SpeechOptions(
-        voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s, language=body.language
+        voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s, language=language
     )
     spoken = closing_source(pipeline.stream(segments, opts), segments)
     try:

@@ -66,7 +66,7 @@ async def _speak(
     voice = rt.table.resolve(voice_id)
     lex = rt.lexicons.lexicon(lexicon)  # the file's entries (re-read if changed) + the request's
     pipeline = rt.require_ready()
-    rt.check_request(voice, language)  # a client mistake is refused before any engine work
+    language = rt.check_request(voice, language)  # a client mistake is refused before any engine work
     rc = request_cache_of(request)
     respond = partial(cached_response, request, rt, route=route, started=started, fmt=fmt)
     front = None

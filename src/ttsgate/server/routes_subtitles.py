@@ -57,12 +57,10 @@ async def create_subtitles(body: SubtitlesBody, request: Request) -> Response:
     voice = rt.table.resolve(body.voice_id)
     lexicon = rt.lexicons.lexicon(body.lexicon)
     pipeline = rt.require_ready()
-    rt.check_request(voice, body.language)
-    segments = await off_loop(
-        len(body.input), pipeline.plan, body.input, voice, body.language, lexicon=lexicon
-    )
+    language = rt.check_request(voice, body.language)
+    segments = await off_loop(len(body.input), pipeline.plan, body.input, voice, language, lexicon=lexicon)
     opts = SpeechOptions(
-        voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s, language=body.language
+        voice=voice, speed=body.speed, timeout_s=rt.settings.request_timeout_s, language=language
     )
 
     async def timed() -> list[Cue]:

@@ -90,10 +90,10 @@ async def speech_ws(ws: WebSocket) -> None:
         voice = rt.table.resolve(start.voice_id)
         lexicon = rt.lexicons.lexicon(start.lexicon)  # the file's entries now + the start message's
         pipeline = rt.require_ready()
-        rt.check_request(voice, start.language)
+        language = rt.check_request(voice, start.language)
         encoder = create_encoder(start.response_format)
         opts = SpeechOptions(
-            voice=voice, speed=start.speed, timeout_s=rt.settings.request_timeout_s, language=start.language
+            voice=voice, speed=start.speed, timeout_s=rt.settings.request_timeout_s, language=language
         )
         session = _Session(
             ws,
