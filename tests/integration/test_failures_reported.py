@@ -304,3 +304,13 @@ def test_an_audio_stream_aborted_by_an_engine_failure_is_one_warning_without_tra
     ]
     assert bugs == []
     assert not [r for r in caplog.records if r.exc_info and type(r.exc_info[1]).__name__ == "StreamAborted"]
+
+
+async def test_ws_text_frame_that_is_not_utf8_closes_1007_without_an_event(sine_url: str) -> None:
+    """docs/websocket.md: 1007 is decided by the WebSocket library before ttsgate has a message."""
+    async with connect(ws_url(sine_url)) as ws:
+        await ws.send(START)
+        await ws.send(b'{"type": "text", "text": "\xff"}', text=True)
+        received = await _drain(ws)
+    assert ws.close_code == 1007
+    assert not [m for m in received if isinstance(m, str) and '"error"' in m]
