@@ -154,13 +154,15 @@ def test_a_bad_request_entry_is_a_400_naming_lexicon(url: str, path: str, body: 
         ({"长" * 65: "chang2"}, "a word has 1 to 64 characters"),
         ({"乐清": "yue4 qing7"}, "'qing7' needs a tone digit 1-5"),
         ({"Nginx": "/ʁ/"}, "'ʁ' (U+0281) is not an English IPA symbol"),
+        ({"乐清": 1}, "lexicon: '乐清': expected a string, got an integer"),
+        ({"乐清": None}, "lexicon: '乐清': expected a string, got null"),
     ],
 )
 def test_limits_are_named_in_the_400(url: str, entries: dict[str, str], why: str) -> None:
     body = {"input": "我去乐清。", "voice": "zh_test", "lexicon": entries}
     r = httpx.post(f"{url}/v1/audio/speech", json=body)
     assert r.status_code == 400
-    assert r.json()["error"]["param"] == "lexicon"
+    assert (r.json()["error"]["param"], r.json()["error"]["code"]) == ("lexicon", "invalid_lexicon")
     assert why in r.json()["error"]["message"]
 
 

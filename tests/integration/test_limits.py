@@ -240,3 +240,14 @@ def test_a_body_without_a_json_content_type_is_labelled_with_its_route(url: str)
     metrics = httpx.get(f"{url}/metrics").text
     assert f'ttsgate_requests_total{{route="/v1/text/normalize",status="{r.status_code}"}}' in metrics
     assert 'route="unmatched"' not in metrics
+
+
+def test_a_431_is_logged_once_at_info(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.DEBUG), _connect(url) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 10_000 + b"\r\n\r\n")
+        assert _read_response(sock)[0] == 431
+        assert _closed_by_server(sock, 2.0)
+    refusals = [r for r in caplog.records if "431" in r.getMessage() or "Invalid HTTP" in r.getMessage()]
+    assert [(r.levelno, "431" in r.getMessage()) for r in refusals] == [(logging.INFO, True)]

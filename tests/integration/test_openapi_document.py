@@ -59,9 +59,10 @@ def test_every_error_status_has_the_error_schema(doc: dict[str, Any]) -> None:
      ("GET /health", {"200", "500"})],
 )  # fmt: skip
 def test_statuses_per_route(doc: dict[str, Any], label: str, statuses: set[str]) -> None:
-    # 401 and 429 (API keys and their limits, server/access.py) on every route that needs a key
-    keyed = set() if label in ("GET /ready", "GET /health") else {"401", "429"}
-    assert set(dict(_operations(doc))[label]["responses"]) == {*statuses, *keyed, "431"}
+    # 401 and 429 (API keys and their limits, server/access.py) and 403 (a cross-site request) on
+    # every route that needs a key; 400 (the Host check) and 431 (headers too long) on every route
+    keyed = set() if label in ("GET /ready", "GET /health") else {"401", "403", "429"}
+    assert set(dict(_operations(doc))[label]["responses"]) == {*statuses, *keyed, "400", "431"}
 
 
 def test_503_documents_retry_after(doc: dict[str, Any]) -> None:
@@ -120,3 +121,14 @@ def test_answers_have_a_documented_status_and_media_type(
     assert str(r.status_code) in documented
     media = r.headers["content-type"].split(";")[0]
     assert media in documented[str(r.status_code)]["content"]
+
+
+def test_lexicon_limits_are_in_the_document(doc: dict[str, Any]) -> None:
+    """The limits the server checks (text/lexicon.py), where a generator can read them."""
+    lexicon = doc["components"]["schemas"]["SpeechBody"]["properties"]["lexicon"]
+    assert lexicon["maxProperties"] == 200
+    assert lexicon["propertyNames"] == {"minLength": 1, "maxLength": 64}
+    assert lexicon["additionalProperties"] == {"type": "string", "minLength": 1, "maxLength": 256}
+    query = next(p for p in doc["paths"]["/tts"]["get"]["parameters"] if p["name"] == "lexicon")
+    assert query["schema"]["contentMediaType"] == "application/json"
+    assert query["schema"]["contentSchema"]["maxProperties"] == 200

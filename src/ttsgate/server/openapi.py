@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
 from ttsgate.audio.encode import AUDIO_FORMATS
-from ttsgate.server.access import OPEN_PATHS, OPEN_PREFIXES
+from ttsgate.server.access import OPEN_PATHS, OPEN_PREFIXES, Access
 
 
 class ErrorDetail(BaseModel):
@@ -40,7 +40,8 @@ class ErrorResponse(BaseModel):
 
 
 _ERROR_TEXT = {
-    400: "Invalid request: the body, a field or a query parameter (param names it).",
+    400: "Invalid request: the body, a field or a query parameter (param names it), or a Host this "
+    "server does not answer to (host_not_allowed).",
     404: "Not found.",
     413: "Request body over the byte limit.",
     500: "Internal error: a synthesis failed (engine_error) or a bug (server_error).",
@@ -58,6 +59,11 @@ _JSON = "application/json"
 _REF = "#/components/schemas/"
 _ERROR_REF = {"schema": {"$ref": _REF + "ErrorResponse"}}
 
+_HOST_TEXT = "The Host header does not name this server (code host_not_allowed, TTSGATE_ALLOWED_HOSTS)."
+_CROSS_SITE_TEXT = (
+    "A cross-site request from a web page whose origin is not in TTSGATE_ALLOWED_ORIGINS "
+    "(code origin_not_allowed)."
+)
 _431_TEXT = "Request line and headers over TTSGATE_MAX_HEADER_BYTES; the connection is closed."
 # Answered when API keys are on (TTSGATE_API_KEYS[_FILE]) by every route that needs one.
 _ACCESS_ERRORS = {
@@ -128,7 +134,9 @@ def redirect() -> dict[int | str, dict[str, Any]]:
 def _tidy(schema: dict[str, Any]) -> dict[str, Any]:
     """No 422 (validation errors are 400s); every operation may answer 500 for a bug, 431 (plain text)
     for a request line and headers over TTSGATE_MAX_HEADER_BYTES (a long query: ``GET /tts``'s
-    lexicon), and all but ``/health`` 503 while the server drains (server/drain.py)."""
+    lexicon), 400 for a Host that is not this server's, 403 for a cross-site request where it spends
+    work (server/access.py), and all but ``/health`` 503 while the server drains (server/drain.py).
+    (405 with ``Allow`` answers a method a path does not document; it has no operation to be on.)"""
     for path, item in schema.get("paths", {}).items():
         for operation in item.values():
             responses = operation.setdefault("responses", {})
@@ -137,6 +145,10 @@ def _tidy(schema: dict[str, Any]) -> dict[str, Any]:
                 responses["500"] = {"description": "Internal error (a bug).", "content": {_JSON: _ERROR_REF}}
             # answered by the HTTP server before routing (server/serving.py), whatever the route
             responses.setdefault("431", {"description": _431_TEXT, "content": {"text/plain": TEXT}})
+            # the Host check (DNS rebinding) and the cross-site check (server/access.py, browser.py)
+            responses.setdefault("400", {"description": _HOST_TEXT, "content": {_JSON: _ERROR_REF}})
+            if Access.spends(path):
+                responses.setdefault("403", {"description": _CROSS_SITE_TEXT, "content": {_JSON: _ERROR_REF}})
             if path not in OPEN_PATHS and not path.startswith(OPEN_PREFIXES):  # server/access.py
                 for status, text in _ACCESS_ERRORS.items():
                     responses.setdefault(str(status), {"description": text, "content": {_JSON: _ERROR_REF}})

@@ -21,6 +21,8 @@ from pydantic import (
     field_validator,
 )
 
+from ttsgate.text.lexicon import MAX_READING_CHARS, MAX_REQUEST_ENTRIES, MAX_WORD_CHARS
+
 AudioFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
 # A BCP-47 tag, case-insensitive (``EN``, ``zh-Hant``, ``en-GB-x-rp``): lowercased here; the runtime
 # maps subtags the table does not route to the primary language it does (Runtime.check_request).
@@ -47,13 +49,21 @@ Speed = Annotated[
     Field(ge=0.25, le=4.0, allow_inf_nan=False, description="0.25–4.0; 1.0 is the voice's natural pace."),
     BeforeValidator(_plain_number),
 ]
+# The limits request_entries (text/lexicon.py) checks, in the document (its messages answer them).
+LEXICON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "maxProperties": MAX_REQUEST_ENTRIES,
+    "propertyNames": {"minLength": 1, "maxLength": MAX_WORD_CHARS},
+    "additionalProperties": {"type": "string", "minLength": 1, "maxLength": MAX_READING_CHARS},
+}
 LexiconEntries = Annotated[
     dict[str, str] | None,
     Field(
+        json_schema_extra={k: v for k, v in LEXICON_SCHEMA.items() if k != "type"},
         description="Pronunciation lexicon for this request, over the server's file (docs/reading.md): "
         '{"乐清": "yue4 qing1", "Nginx": "engine x", "Siobhan": "/ʃɪˈvɔːn/"}. Mandarin words take pinyin '
         "with tones 1-5 (one syllable per character), English words a respelling or IPA in slashes; "
-        "at most 200 entries, words up to 64 characters.",
+        "at most 200 entries, words 1-64 characters, readings 1-256.",
         examples=[{"乐清": "yue4 qing1", "Nginx": "engine x"}],
     ),
 ]

@@ -20,7 +20,7 @@ from ttsgate.request_cache import finalize_wav
 from ttsgate.runtime import Runtime
 from ttsgate.server.access import charge_characters
 from ttsgate.server.openapi import QUERY_SPEECH_ERRORS, SPEECH_ERRORS, audio, errors, redirect
-from ttsgate.server.protocol import AudioFormat, ChattsBody, Language, SpeechBody, Speed
+from ttsgate.server.protocol import LEXICON_SCHEMA, AudioFormat, ChattsBody, Language, SpeechBody, Speed
 from ttsgate.server.routes_audio import cached_response, request_cache_of
 from ttsgate.server.streaming import (
     audio_body,
@@ -172,7 +172,11 @@ async def seed_tts(
     language: Annotated[Language | None, Query(description="Dialect for Han text, e.g. yue.")] = None,
     lexicon: Annotated[
         str | None,
-        Query(max_length=16384, description='Pronunciation lexicon, a JSON object: {"乐清": "yue4 qing1"}'),
+        Query(
+            max_length=16384,
+            description='Pronunciation lexicon, a JSON object of strings: {"乐清": "yue4 qing1"}',
+            json_schema_extra={"contentMediaType": "application/json", "contentSchema": LEXICON_SCHEMA},
+        ),
     ] = None,
 ) -> Response:
     with client_names({"input": "text", "voice": "voice_id"}):

@@ -21,6 +21,10 @@ from typing import Any
 from ttsgate.exceptions import InvalidRequestError
 
 SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
+# Fields whose keys are the client's data, not field names (``{"lexicon": {"乐清": "yue4 qing1"}}``):
+# an error inside one names the field, and its message the key, as the lexicon's own checks do
+# (``lexicon: '乐清': …``, text/lexicon.py), so every lexicon error has ``param: lexicon``.
+MAP_FIELDS = frozenset({"lexicon"})
 
 EXPECTED = {
     "string_type": "a string",
@@ -175,6 +179,10 @@ def client_error(errors: Sequence[Mapping[str, Any]], body: Any) -> InvalidReque
     else:
         param = format_path(head.path)
         message = _message(param, head.err, head.value)
+    if len(head.path) > 1 and head.path[0] in MAP_FIELDS:
+        field, key = str(head.path[0]), head.path[1]
+        message = f"{field}: {str(key)!r}: " + message.partition(": ")[2]
+        return InvalidRequestError(message, param=field, code=f"invalid_{field}")
     return InvalidRequestError(message, param=param, code="invalid_value")
 
 
