@@ -1,7 +1,8 @@
 """Request-body limit: a pure ASGI middleware that refuses an oversized body with 413 before reading it.
 
 - A ``Content-Length`` over the limit: 413 on the route's first ``receive``, before a byte of the
-  body is read (the server then closes the connection, the rest is never read).
+  body is read; the 413 says ``Connection: close`` and the server closes the connection after it
+  (server/serving.py closes any connection answered before its body was read): the rest is never read.
 - A chunked body (no ``Content-Length``), or one that lies about its length: counted as it arrives,
   refused as soon as it passes the limit; what was read is at most the limit plus one chunk.
 
