@@ -314,3 +314,15 @@ async def test_ws_text_frame_that_is_not_utf8_closes_1007_without_an_event(sine_
         received = await _drain(ws)
     assert ws.close_code == 1007
     assert not [m for m in received if isinstance(m, str) and '"error"' in m]
+
+
+@pytest.mark.parametrize(
+    ("message", "said"),
+    [('{"text": "hi"}', "type: missing; expected text, flush or close"),
+     ('{"type": "speak"}', 'type: unknown message type "speak"; expected text, flush or close'),
+     ('{"type": 3}', "type: unknown message type 3; expected text, flush or close")],
+)  # fmt: skip
+async def test_ws_unknown_message_type_is_said_in_json_terms(sine_url: str, message: str, said: str) -> None:
+    err, code, _ = await _ws_refusal(sine_url, [START, message])
+    assert code == 1008
+    assert (err["param"], err["message"]) == ("type", said)
