@@ -10,6 +10,8 @@ import pytest
 from tests.support.servers import serve_app
 from tests.support.tables import sine_table
 from ttsgate.config import Settings
+from ttsgate.engines.base import EngineSpec
+from ttsgate.engines.zh_baker import ZhBakerEngine
 from ttsgate.server import create_app
 
 
@@ -33,3 +35,12 @@ def sine_url() -> Iterator[str]:
     app = create_app(settings, table=sine_table(fail_on="KABOOM"))
     with serve_app(app) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def zh_onnx_engine() -> Iterator[ZhBakerEngine]:
+    """The Mandarin voice on onnxruntime, loaded once for every test module that needs it."""
+    eng = ZhBakerEngine(EngineSpec("zh-baker", "zh-baker", workers=1, options={"runtime": "onnx"}))
+    eng.load()
+    yield eng
+    eng.close()

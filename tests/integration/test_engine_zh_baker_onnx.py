@@ -4,7 +4,6 @@ the same voice as tflite within the tolerance measured in benchmarks/zh_onnx.md.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 
 import httpx
 import numpy as np
@@ -32,11 +31,8 @@ MEL_TOLERANCE = 0.12
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[ZhBakerEngine]:
-    eng = ZhBakerEngine(EngineSpec("zh-baker", "zh-baker", workers=1, options={"runtime": "onnx"}))
-    eng.load()
-    yield eng
-    eng.close()
+def engine(zh_onnx_engine: ZhBakerEngine) -> ZhBakerEngine:
+    return zh_onnx_engine
 
 
 def test_runtime_onnx_is_the_default_with_the_files_and_changes_the_version() -> None:

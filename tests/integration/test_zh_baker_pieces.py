@@ -5,8 +5,6 @@ before streaming existed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -30,11 +28,8 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[ZhBakerEngine]:
-    eng = ZhBakerEngine(EngineSpec("zh-baker", "zh-baker", workers=1, options={"runtime": "onnx"}))
-    eng.load()
-    yield eng
-    eng.close()
+def engine(zh_onnx_engine: ZhBakerEngine) -> ZhBakerEngine:
+    return zh_onnx_engine
 
 
 def test_schedule() -> None:
