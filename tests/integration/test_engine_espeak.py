@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -17,16 +16,6 @@ from ttsgate.exceptions import EngineError, InvalidRequestError
 EN = "The quick brown fox jumps over the lazy dog. Please bring your umbrella."
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
-
-
-@pytest.fixture(scope="module")
-def espeak() -> Iterator[EspeakEngine]:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng not installed")
-    engine = EspeakEngine(EngineSpec("espeak", "espeak", {}))
-    engine.load()
-    yield engine
-    engine.close()
 
 
 def _say(

