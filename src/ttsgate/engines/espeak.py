@@ -39,6 +39,7 @@ from collections.abc import Hashable, Iterator, Sequence
 import numpy as np
 
 from ttsgate.audio.chunk import AudioChunk, Int16Array
+from ttsgate.audio.resample import resample
 from ttsgate.audio.tempo import time_stretch
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.exceptions import EngineError, InvalidRequestError
@@ -249,10 +250,7 @@ class EspeakEngine:
             pcm = sonic_stretch(self._sonic, pcm, rate, stretch)
             stretch = 1.0
         samples = time_stretch(pcm.astype(np.float32) / np.float32(32768.0), rate, stretch)
-        if rate != SAMPLE_RATE:
-            from scipy.signal import resample_poly
-
-            samples = resample_poly(samples, SAMPLE_RATE, rate).astype(np.float32)
+        samples = resample(samples, rate, SAMPLE_RATE)  # the input itself at 22050 (mbrola voices: 16 kHz)
         if not samples.size:
             return AudioChunk.silence(EMPTY_SILENCE_S, SAMPLE_RATE)
         tail = np.zeros(round(TAIL_S / item.speed * SAMPLE_RATE), dtype=np.float32)
