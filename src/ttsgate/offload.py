@@ -7,13 +7,20 @@ speech, subtitles and normalize routes and by the live-text segmenter (LLM repli
 ``off_loop`` runs it in a worker thread when the text is long enough to matter; a short text
 (≤ ``INLINE_CHARS``, well under a millisecond) runs inline, where a thread hop would cost more than
 the work. Inputs are capped at ``TTSGATE_MAX_INPUT_CHARS`` before this is reached.
+
+Compressed audio is encoded the same way (``encode_off_loop``): mp3/opus/aac/flac cost ~5-20 ms per
+second of audio, which on the event loop would add up across every concurrent stream; libavcodec
+releases the GIL, so a worker thread also encodes in parallel with the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from ttsgate.audio.encode import Int16Array, StreamEncoder
 
 INLINE_CHARS = 256
 
@@ -27,3 +34,14 @@ async def off_loop(size: int, fn: Callable[P, T], *args: P.args, **kwargs: P.kwa
     if size <= INLINE_CHARS:
         return fn(*args, **kwargs)
     return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def encode_off_loop(encoder: StreamEncoder, pcm: Int16Array | None) -> bytes:
+    """``encoder.encode(pcm)``, or ``encoder.finish()`` when ``pcm`` is None: in a worker thread
+    unless the encoder is ``inline`` (pcm, wav). Calls for one encoder must not overlap: await each
+    before the next (a stream's pieces are encoded in order)."""
+    if encoder.inline:
+        return encoder.finish() if pcm is None else encoder.encode(pcm)
+    if pcm is None:
+        return await asyncio.to_thread(encoder.finish)
+    return await asyncio.to_thread(encoder.encode, pcm)

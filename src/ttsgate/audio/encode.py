@@ -65,9 +65,13 @@ _OGG_PAGE_DURATION_US = 100_000
 
 
 class StreamEncoder(Protocol):
-    """One response stream's encoder; not thread-safe."""
+    """One response stream's encoder; not thread-safe (one call at a time, from any thread)."""
 
     media_type: str
+    # True where encode/finish only copy bytes (pcm, wav): cheaper inline than a thread hop.
+    # mp3/opus/aac/flac cost ~5-20 ms per second of audio in libavcodec, which releases the GIL:
+    # ``encode_off_loop`` runs those in a worker thread.
+    inline: bool
 
     def encode(self, pcm: Int16Array) -> bytes:
         """Encode more samples; return the bytes ready to send now (may be ``b""``)."""
@@ -134,6 +138,8 @@ def _check_pcm(pcm: Int16Array) -> Int16Array:
 
 class _AVEncoder:
     """mp3 / opus / aac / flac through PyAV, muxed into an in-memory non-seekable sink."""
+
+    inline = False
 
     def __init__(self, spec: _CodecSpec, media_type: str, sample_rate: int) -> None:
         self.media_type = media_type
@@ -216,6 +222,7 @@ class _PCMEncoder:
     """Raw little-endian s16 samples."""
 
     media_type = AUDIO_FORMATS["pcm"]
+    inline = True
 
     def __init__(self) -> None:
         self._done = False

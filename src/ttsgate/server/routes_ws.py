@@ -38,6 +38,7 @@ from ttsgate.exceptions import (
     UpstreamUnavailableError,
 )
 from ttsgate.llm import Flush, reply_segments
+from ttsgate.offload import encode_off_loop
 from ttsgate.pipeline import SpeechOptions, SpeechPipeline, SpokenSegment, text_mode
 from ttsgate.runtime import Runtime
 from ttsgate.server.access import charge_characters, ws_start_key
@@ -261,10 +262,10 @@ class _Session:
                     "start": round(seg.speech_start_s, 3), "end": round(seg.end_s, 3),
                 }))  # fmt: skip
                 for piece in pcm_pieces(seg.pcm):  # first bytes after half a second of encoding
-                    if data := self.encoder.encode(piece):
+                    if data := await encode_off_loop(self.encoder, piece):
                         await self.ws.send_bytes(data)
                 segments, end = segments + 1, seg.end_s
-            tail = self.encoder.finish()
+            tail = await encode_off_loop(self.encoder, None)
             if tail:
                 await self.ws.send_bytes(tail)
             await self.ws.send_text(

@@ -27,6 +27,7 @@ from ttsgate.audio.chunk import OUTPUT_SAMPLE_RATE, Int16Array
 from ttsgate.audio.encode import StreamEncoder
 from ttsgate.exceptions import TTSGateError
 from ttsgate.metrics import Metrics
+from ttsgate.offload import encode_off_loop
 from ttsgate.pipeline import AudioPiece, SpokenSegment
 from ttsgate.server.errors import error_body
 from ttsgate.server.validation import lone_surrogate_at
@@ -172,9 +173,9 @@ async def encoded_audio(
             else:
                 pcm, sent = spoken.pcm[sent:], 0
             for piece in pcm_pieces(pcm, _PIECE_SAMPLES if first_audio.sent else FIRST_PIECE_SAMPLES):
-                if data := first_audio(encoder.encode(piece)):
+                if data := first_audio(await encode_off_loop(encoder, piece)):
                     yield data
-        if tail := first_audio(encoder.finish()):
+        if tail := first_audio(await encode_off_loop(encoder, None)):
             yield tail
     finally:
         await rest.aclose()
@@ -220,9 +221,9 @@ async def sse_body(
         async for seg in _chain(first, rest):
             yield _segment_event(seg)
             for piece in pcm_pieces(seg.pcm):
-                if data := first_audio(encoder.encode(piece)):
+                if data := first_audio(await encode_off_loop(encoder, piece)):
                     yield _audio_event(data)
-        if tail := first_audio(encoder.finish()):
+        if tail := first_audio(await encode_off_loop(encoder, None)):
             yield _audio_event(tail)
         usage = {"input_tokens": input_chars, "output_tokens": 0, "total_tokens": input_chars}
         yield _event({"type": "speech.audio.done", "usage": usage})
@@ -262,7 +263,7 @@ async def chat_sse_body(
                 yield text_event(deltas.get_nowait())
             yield _segment_event(seg)
             for piece in pcm_pieces(seg.pcm):
-                if data := first_audio(encoder.encode(piece)):
+                if data := first_audio(await encode_off_loop(encoder, piece)):
                     yield _audio_event(data)
             upcoming = asyncio.ensure_future(anext(rest, None))
             waiting = [upcoming]
@@ -278,7 +279,7 @@ async def chat_sse_body(
             seg = upcoming.result()
         while not deltas.empty():
             yield text_event(deltas.get_nowait())
-        if tail := first_audio(encoder.finish()):
+        if tail := first_audio(await encode_off_loop(encoder, None)):
             yield _audio_event(tail)
         text = "".join(reply)
         yield _event({"type": "chat.text.done", "text": text})
