@@ -27,6 +27,7 @@ EDGE_DEFAULTS: dict[str, Any] = {
     "cache_memory_mb": 8,
     "cache_max_mb": 128,
     "memory_limit_mb": 900,  # refuse new work above (measured after warm-up: 641 MB, benchmarks/edge.md)
+    "malloc_arenas": 1,  # one glibc malloc arena for every thread: ~60 MB less RSS (ttsgate/malloc.py)
 }
 
 
@@ -125,6 +126,13 @@ class Settings(BaseSettings):
     )
     memory_limit_mb: int = Field(
         0, ge=0, description="Refuse new work while the process RSS is above this (0: no limit)."
+    )
+    malloc_arenas: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="glibc malloc arenas for the threads (MALLOC_ARENA_MAX; 0: glibc's default, 8 per "
+        "core): fewer keep less freed memory, at the cost of threads sharing an allocator lock.",
     )
     gpu_memory_fraction: float = Field(
         0.9, gt=0, le=1, description="Refuse new work while GPU memory use is above this fraction."
