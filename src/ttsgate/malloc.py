@@ -5,7 +5,7 @@ sessions) and drops their temporaries; the C allocator keeps the freed pages, an
 that allocates gets an arena of its own (up to 8 per core), each keeping its own free pages.
 Measured on the edge profile (benchmarks/edge.md, "Text and server memory"): ``trim()`` once
 start-up has finished returns ~30 MB, one arena for all threads (``limit_arenas(1)``, set before
-any thread allocates) ~60 MB more.
+any thread allocates) 17 MB more (60 MB before the engines limited their own allocations).
 
 Both are no-ops (returning False) where the C library is not glibc.
 """
