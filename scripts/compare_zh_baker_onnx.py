@@ -3,18 +3,20 @@
 Compares directory A and B, each with ``fastspeech2.onnx`` and ``mb_melgan.onnx``
 (``scripts/convert_zh_baker_onnx.sh``'s output), in two ways:
 
-* **graph**: per file, the multiset of op types, the initializers' values (sorted digests, names
-  ignored: tf2onnx's generated names vary between runs) and the graph inputs/outputs (types and
-  shapes; symbolic dims' names ignored).
+* **graph**: per file, the topology (a digest of the DAG: every tensor hashed from its producer's op,
+  attributes and input hashes, so names and node order, which tf2onnx varies between runs, do not
+  count), the multiset of op types, the initializers' values and the graph inputs/outputs (types, shapes).
 * **outputs**: both run on onnxruntime with the same feeds, for every sentence of
   benchmarks/texts_zh.txt at speeds 1.0 and 1.3: FastSpeech2's outputs with the same dropout noise
   (seed 0, as the engine draws it), durations compared exactly and the mels by max |a - b|; then
   both vocoders on A's mel, PCM by max |a - b|.
 
-    .venv/bin/python scripts/compare_zh_baker_onnx.py ~/.cache/ttsgate/zh-baker-onnx /tmp/zh-onnx-3.13
+    var/zh-onnx-tools/bin/python scripts/compare_zh_baker_onnx.py ~/.cache/ttsgate/zh-baker-onnx DIR
 
-Runs in .venv (ttsgate's Mandarin front end gives the phoneme ids). Exit 0 when the graphs match or
-every output difference is below ``--tol`` (default 1e-4), else 1.
+The graph part needs ``onnx``, the output part onnxruntime and ttsgate's Mandarin front end (the
+phoneme ids): a tools venv that borrows .venv (var/zh-onnx-tools on Python 3.11) has both; .venv
+alone compares the outputs only. Exit 0 when every output difference is within ``--tol`` (default
+1e-4) and no duration differs (``--graphs-only``: when the graphs are identical), else 1.
 """
 
 from __future__ import annotations
@@ -28,26 +30,54 @@ from typing import Any
 
 import numpy as np
 
-TEXTS = Path(__file__).resolve().parent.parent / "benchmarks" / "texts_zh.txt"
+ROOT = Path(__file__).resolve().parent.parent
+TEXTS = ROOT / "benchmarks" / "texts_zh.txt"
 FILES = ("fastspeech2.onnx", "mb_melgan.onnx")
 SPEEDS = (1.0, 1.3)
 
 
 def graph_summary(path: Path) -> dict[str, Any]:
     import onnx
-    from onnx import numpy_helper
 
     graph = onnx.load(str(path)).graph
-    digests = sorted(
-        hashlib.sha256(numpy_helper.to_array(t).tobytes() + str(t.data_type).encode()).hexdigest()
-        for t in graph.initializer
-    )
+    digests = sorted(value_digest(t) for t in graph.initializer)
     return {
+        "topology": topology(graph),
         "ops": Counter(n.op_type for n in graph.node),
         "initializers": digests,
         "inputs": [(i.name, shape(i)) for i in graph.input],
         "outputs": [shape(o) for o in graph.output],
     }
+
+
+def topology(graph: Any) -> str:
+    """A digest of the graph as a DAG, independent of names and node order (tf2onnx varies both
+    between runs): each tensor hashed from its producer (op, attributes, the hashes of its inputs),
+    graph inputs by name, initializers by value; the digest covers every node and the outputs."""
+    from onnx import AttributeProto
+
+    def h(*parts: object) -> str:
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    tensor = {i.name: h("input", i.name) for i in graph.input}
+    tensor.update({t.name: h("init", value_digest(t)) for t in graph.initializer})
+    tensor[""] = ""  # an omitted optional input
+    nodes = []
+    for node in graph.node:  # ONNX files are topologically sorted
+        attrs = sorted(
+            (a.name, value_digest(a.t) if a.type == AttributeProto.TENSOR else a.SerializeToString())
+            for a in node.attribute
+        )
+        nh = h(node.op_type, node.domain, attrs, [tensor[i] for i in node.input])
+        nodes.append(nh)
+        tensor.update({out: h(nh, k) for k, out in enumerate(node.output)})
+    return h(sorted(nodes), [tensor[o.name] for o in graph.output])
+
+
+def value_digest(t: Any) -> str:
+    from onnx import numpy_helper
+
+    return hashlib.sha256(numpy_helper.to_array(t).tobytes() + str(t.data_type).encode()).hexdigest()
 
 
 def shape(value: Any) -> tuple[int, list[int | str]]:
@@ -86,6 +116,8 @@ def sessions(d: Path) -> tuple[Any, Any]:
 
 
 def compare_outputs(a: Path, b: Path) -> dict[str, float]:
+    if str(ROOT / "src") not in sys.path:
+        sys.path.insert(0, str(ROOT / "src"))  # ttsgate, where the venv only borrows .venv's packages
     from ttsgate.engines.zh_frontend import MandarinFrontend
 
     (ac_a, voc_a), (ac_b, voc_b) = sessions(a), sessions(b)
@@ -132,14 +164,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("a", type=Path)
     ap.add_argument("b", type=Path)
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--graphs-only", action="store_true", help="skip running the models")
     args = ap.parse_args(argv)
     try:
         import onnx  # noqa: F401
     except ImportError:
         print("graphs not compared (no onnx module here: run with var/zh-onnx-tools/bin/python)")
+        if args.graphs_only:
+            return 1
     else:
-        if compare_graphs(args.a, args.b):
-            print("graphs identical (op types, initializer values, inputs/outputs; node names ignored)")
+        same = compare_graphs(args.a, args.b)
+        if same:
+            print(
+                "graphs identical (topology, attributes, initializer values, inputs/outputs; names ignored)"
+            )
+        if args.graphs_only:
+            return 0 if same else 1
     worst = compare_outputs(args.a, args.b)
     outputs = ("mel", "mel_before", "f0/energy", "pcm")
     ok = worst["durations"] == 0 and all(worst[k] <= args.tol for k in outputs)
