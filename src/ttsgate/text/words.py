@@ -10,20 +10,22 @@ depends on their neighbours) before a one-character function word (a preposition
 as 在 从 每 再 对 会: the start of a phrase, where Mandarin speakers pause naturally), nearest to
 ``TARGET`` characters.
 
-The tokenizer loads its dictionary once (~0.5 s, ~40 MB): ``warm()`` does it at start-up. It is
-jieba's own ``Tokenizer`` holding the dictionary's words only (``WordsTokenizer``): jieba also keeps
-every prefix of every word (150 000 more keys, ~25 MB) just to know when to stop looking for a
-longer word; without them a word is looked up at every length up to the longest word's. The words
-found, and so every cut, are the same.
+The tokenizer loads its dictionary once (~0.5 s, ~35 MB): ``warm()`` does it at start-up. It is
+jieba's own ``Tokenizer`` holding the dictionary's words only, as UTF-32 bytes (``WordsTokenizer``):
+jieba also keeps every prefix of every word (150 000 more keys) just to know when to stop looking
+for a longer word, all as ``str`` (63 MB in all); without them a word is looked up at every length
+up to the longest word's. The words found, and so every cut, are the same.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import re
 import threading
+from typing import Any
 
 import jieba
 
@@ -42,43 +44,72 @@ _ALL_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _lock = threading.Lock()
 
 
+_CODE = "utf-32-le"  # dictionary keys: 4 bytes per character (48 bytes a word instead of 80 as str)
+
+
 class WordsTokenizer(jieba.Tokenizer):  # type: ignore[misc]  # jieba has no type hints
-    """jieba's ``Tokenizer`` over its default dictionary with ``FREQ`` holding the words only
-    (jieba adds every prefix of every word with frequency 0, a third of its keys) and ``get_DAG``
-    looking each candidate up at every length up to the longest word that starts with its first
-    character, instead of stopping at the first length that is no word's prefix. A word is found
-    exactly when jieba finds it (all its prefixes are in jieba's table), ``calc`` reads a missing
-    key as jieba reads a 0 one, and ``total`` is jieba's sum, so ``cut(..., HMM=False)`` (the only
-    cut made here) gives jieba's words."""
+    """jieba's ``Tokenizer`` over its default dictionary, holding its words only and compactly.
+
+    jieba's ``FREQ`` holds every word and every prefix of every word (frequency 0, a third of its
+    keys) as ``str``. Here ``words`` holds the words of non-zero frequency as UTF-32 ``bytes``
+    (a key is then ~40 % smaller), ``get_DAG`` looks each candidate up at every length up to the
+    longest word that starts with its first character (instead of stopping at the first length
+    that is no word's prefix) and ``calc`` is jieba's with those keys. A word is found exactly when
+    jieba finds it (all its prefixes are in jieba's table), a missing key counts as jieba's 0 does,
+    ``total`` is jieba's sum and the arithmetic is jieba's, so ``cut(..., HMM=False)``, the only
+    cut allowed, gives jieba's words."""
 
     def __init__(self) -> None:
         super().__init__()
         path = os.path.join(os.path.dirname(jieba.__file__), jieba.DEFAULT_DICT_NAME)
-        freq: dict[str, int] = {}
+        words: dict[bytes, int] = {}
         total = 0
         with open(path, "rb") as f:
             for line in f:  # as jieba's gen_pfdict reads it: a later line of the same word wins
                 word, count = line.strip().decode("utf-8").split(" ")[:2]
-                freq[word] = int(count)
+                words[word.encode(_CODE)] = int(count)  # straight to bytes: no str left to free
                 total += int(count)
-        self.FREQ = {w: n for w, n in freq.items() if n}  # words with frequency 0 are none for jieba
-        self.total = total
+        for key in [key for key, n in words.items() if not n]:
+            del words[key]  # words with frequency 0 are none for jieba
+        self.words = words
         self.reach: dict[str, int] = {}  # {first character: length of the longest word it starts}
-        for word in self.FREQ:
-            if len(word) > self.reach.get(word[0], 0):
-                self.reach[word[0]] = len(word)
+        for key in words:
+            first = key[:4].decode(_CODE)
+            self.reach[first] = max(self.reach.get(first, 0), len(key) // 4)
+        self.total = total
         self.initialized = True
+
+    def cut(self, sentence: str, cut_all: bool = False, HMM: bool = True, use_paddle: bool = False) -> Any:
+        """jieba's ``cut`` with ``HMM=False``; anything else raises ``ValueError`` (it would read
+        jieba's prefix table, which is not kept)."""
+        if cut_all or HMM or use_paddle:
+            raise ValueError("WordsTokenizer cuts with HMM=False only")
+        return super().cut(sentence, cut_all=False, HMM=False)
 
     def get_DAG(self, sentence: str) -> dict[int, list[int]]:  # jieba's name
         """{start: [end index of each dictionary word starting there]}, ``[start]`` when none."""
-        freq, reach = self.FREQ, self.reach
+        words, reach = self.words, self.reach
+        code = sentence.encode(_CODE, "surrogatepass")  # character k is code[4k:4k + 4]
         n = len(sentence)
         dag: dict[int, list[int]] = {}
         for k in range(n):
             stop = min(n, k + reach.get(sentence[k], 0))
-            ends = [i for i in range(k, stop) if freq.get(sentence[k : i + 1])]
+            ends = [i for i in range(k, stop) if words.get(code[4 * k : 4 * i + 4])]
             dag[k] = ends or [k]
         return dag
+
+    def calc(self, sentence: str, dag: dict[int, list[int]], route: dict[int, tuple[float, int]]) -> None:
+        """jieba's ``calc`` (the most probable path through ``dag``, from the end), same arithmetic."""
+        words = self.words
+        code = sentence.encode(_CODE, "surrogatepass")
+        n = len(sentence)
+        route[n] = (0, 0)
+        logtotal = math.log(self.total)
+        for idx in range(n - 1, -1, -1):
+            route[idx] = max(
+                (math.log(words.get(code[4 * idx : 4 * x + 4]) or 1) - logtotal + route[x + 1][0], x)
+                for x in dag[idx]
+            )
 
 
 @functools.cache
