@@ -26,7 +26,7 @@ EDGE_DEFAULTS: dict[str, Any] = {
     "max_queue": 256,
     "cache_memory_mb": 8,
     "cache_max_mb": 128,
-    "memory_limit_mb": 900,  # refuse new work above (measured after warm-up: 420 MB, benchmarks/edge.md)
+    "memory_limit_mb": 900,  # refuse new work above (measured after warm-up: 411 MB, benchmarks/edge.md)
     "malloc_arenas": 1,  # one glibc malloc arena for all threads: 17 MB less RSS (ttsgate/malloc.py)
 }
 

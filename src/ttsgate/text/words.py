@@ -10,7 +10,7 @@ depends on their neighbours) before a one-character function word (a preposition
 as 在 从 每 再 对 会: the start of a phrase, where Mandarin speakers pause naturally), nearest to
 ``TARGET`` characters.
 
-The tokenizer loads its dictionary once (~0.5 s, ~35 MB): ``warm()`` does it at start-up. It is
+The tokenizer loads its dictionary once (~1 s, ~30 MB): ``warm()`` does it at start-up. It is
 jieba's own ``Tokenizer`` holding the dictionary's words only, as UTF-32 bytes (``WordsTokenizer``):
 jieba also keeps every prefix of every word (150 000 more keys) just to know when to stop looking
 for a longer word, all as ``str`` (63 MB in all); without them a word is looked up at every length
