@@ -27,6 +27,7 @@ EDGE_DEFAULTS: dict[str, Any] = {
     "cache_memory_mb": 8,
     "cache_max_mb": 128,
     "memory_limit_mb": 900,  # refuse new work above (measured after warm-up: 411 MB, benchmarks/edge.md)
+    "onnx_arena": "shrink",  # onnxruntime arenas freed after each run (engines/ort_session.py)
     "malloc_arenas": 1,  # one glibc malloc arena for all threads: 17 MB less RSS (ttsgate/malloc.py)
 }
 
@@ -133,6 +134,12 @@ class Settings(BaseSettings):
         le=1024,
         description="glibc malloc arenas for the threads (MALLOC_ARENA_MAX; 0: glibc's default, 8 per "
         "core): fewer keep less freed memory, at the cost of threads sharing an allocator lock.",
+    )
+    onnx_arena: Literal["keep", "shrink"] = Field(
+        "keep",
+        description="onnxruntime engines (zh-baker, piper): keep a session's buffers between runs, or "
+        "shrink: hand them back after each run (a long input no longer pins hundreds of MB; each run "
+        "takes its buffers again: slower).",
     )
     gpu_memory_fraction: float = Field(
         0.9, gt=0, le=1, description="Refuse new work while GPU memory use is above this fraction."

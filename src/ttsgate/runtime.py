@@ -19,7 +19,7 @@ import psutil
 from ttsgate import __version__, malloc
 from ttsgate.cache import AudioCache, create_cache
 from ttsgate.config import Settings
-from ttsgate.engines import Engine, SynthesisInput, create_engine
+from ttsgate.engines import Engine, SynthesisInput, create_engine, ort_session
 from ttsgate.engines.variants import VARIANT_KINDS
 from ttsgate.exceptions import InvalidRequestError, NotReadyError, VoiceNotFoundError
 from ttsgate.lexicon_store import LexiconStore
@@ -98,6 +98,7 @@ class Runtime:
         """Start loading engines in the background (or wait for them with ``wait=True``)."""
         if self.settings.malloc_arenas:
             malloc.limit_arenas(self.settings.malloc_arenas)  # before the loading and worker threads
+        ort_session.set_arena_shrinkage(self.settings.onnx_arena == "shrink")  # before the engines load
         self.llm_http = httpx.AsyncClient(timeout=httpx.Timeout(self.settings.request_timeout_s, connect=5.0))
         self._warm_task = asyncio.create_task(self._load_all(), name="ttsgate-warmup")
         if wait:

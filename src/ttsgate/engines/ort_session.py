@@ -1,20 +1,25 @@
 """onnxruntime sessions of the neural engines (zh-baker's two graphs, piper voices), made in one place.
 
 Memory (issue #15; figures in benchmarks/edge.md, "Engine sessions (onnxruntime options)"): a
-session's CPU arena grows to the largest run it has served and, by default, keeps that memory for the
-session's life. One long input was enough to pin it: a 31 s Mandarin paragraph left zh-baker's
-pair at +150 MB instead of +84 MB, one long English sentence (18 s) left piper Joe at +458 MB instead
-of +130 MB, and repeated long sentences grew it further (+800 MB). Every ``run`` here therefore passes
-the run option ``memory.enable_memory_arena_shrinkage = cpu:0``: after the run the arena hands its free
-chunks back (to the C heap, which returns the large ones to the system), so what stays is the
-weights and what a short sentence needs. The audio is the same (sample-identical: the option only
-changes when buffers are freed, not what is computed).
+session's CPU arena grows to the largest run it has served and keeps that memory for the session's
+life. One long input is enough to pin it: a 31 s Mandarin paragraph left zh-baker's pair at
++150 MB instead of +84 MB after a short sentence, one long English sentence (18 s of audio) left
+piper Joe at +458 MB instead of +130 MB, three of them +800 MB.
 
-Measured and not adopted (same file): ``enable_cpu_mem_arena = False`` (the freed buffers stay in the
-C heap's free lists: +111 MB after the paragraph vs +62 MB with shrinkage), ``enable_mem_pattern =
-False`` (no memory gain with shrinkage, slower), ``session.disable_prepacking = 1`` (−2 MB, and it
-changes zh-baker's output: other MatMul kernels move phoneme durations by a frame), a lower graph
-optimization level (−4 MB, other output), ``session.use_device_allocator_for_initializers`` (no gain).
+``TTSGATE_ONNX_ARENA=shrink`` (the edge profile's default; :func:`set_arena_shrinkage`, called by the
+runtime before the engines load) passes the run option ``memory.enable_memory_arena_shrinkage =
+cpu:0`` to every ``run``: after the run the arena hands its free chunks back to the C heap, which
+returns the large ones to the system. What stays is the weights, plus what the C heap keeps. The
+audio is sample-identical (the option changes when buffers are freed, not what is computed). The
+price is paid at the next run, which takes its buffers again from the system (page faults): +6 to
++25 % wall time per sentence on the loaded 2-core box (piper most: a 2 s sentence re-faults 34 MB),
+hence ``keep`` (the arena as onnxruntime leaves it) by default.
+
+Measured and not adopted (same section): ``enable_cpu_mem_arena = False`` (freed buffers stay in the
+C heap: +111 MB after the paragraph vs +62 MB with shrinkage), ``enable_mem_pattern = False`` (no gain
+with shrinkage, slower), ``session.disable_prepacking = 1`` (−2 MB, and zh-baker's output changes), a
+lower graph optimization level (−4 MB, other output), ``session.use_device_allocator_for_initializers``
+(no gain).
 """
 
 from __future__ import annotations
@@ -26,17 +31,25 @@ from typing import Any
 # Run option: after each run, the CPU arena frees the chunks the run no longer uses.
 ARENA_SHRINKAGE = ("memory.enable_memory_arena_shrinkage", "cpu:0")
 PROVIDERS = ["CPUExecutionProvider"]
+_shrink = False  # set_arena_shrinkage(); read when a session is made
+
+
+def set_arena_shrinkage(on: bool) -> None:
+    """Sessions made from now on shrink their arena after every run (``TTSGATE_ONNX_ARENA=shrink``)."""
+    global _shrink
+    _shrink = on
 
 
 class Session:
-    """An ``InferenceSession`` on the CPU whose ``run`` shrinks the arena after each call.
+    """An ``InferenceSession`` on the CPU; its ``run`` shrinks the arena after each call when
+    :func:`set_arena_shrinkage` was on at construction (or ``shrink`` says so).
 
     ``threads``: intra-op threads; inter-op 1, sequential execution; idle intra-op threads do not spin
     (the worker threads share the cores). Other attributes are the session's own (``get_inputs`` ...),
     so piper's ``PiperVoice`` takes an instance as its ``session``.
     """
 
-    def __init__(self, model: Path, threads: int) -> None:
+    def __init__(self, model: Path, threads: int, *, shrink: bool | None = None) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -46,8 +59,10 @@ class Session:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session: Any = ort.InferenceSession(str(model), opts, providers=PROVIDERS)
-        self._run_options: Any = ort.RunOptions()
-        self._run_options.add_run_config_entry(*ARENA_SHRINKAGE)
+        self._run_options: Any = None
+        if _shrink if shrink is None else shrink:
+            self._run_options = ort.RunOptions()
+            self._run_options.add_run_config_entry(*ARENA_SHRINKAGE)
 
     def run(
         self, output_names: Sequence[str] | None, input_feed: Mapping[str, Any], run_options: Any = None

@@ -1,0 +1,56 @@
+"""engines/ort_session.py: arena shrinkage after each run changes memory, not audio (needs the Joe voice)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ttsgate.engines import ort_session
+from ttsgate.engines.base import EngineSpec, SynthesisInput
+from ttsgate.engines.ort_session import Session
+from ttsgate.engines.piper import PiperEngine, resolve_model
+
+pytestmark = pytest.mark.voices
+
+
+@pytest.fixture
+def shrink_on() -> Iterator[None]:
+    ort_session.set_arena_shrinkage(True)
+    yield
+    ort_session.set_arena_shrinkage(False)
+
+
+def _ids() -> tuple[Path, dict[str, np.ndarray]]:
+    model = resolve_model("builtin:en_US-joe-medium")
+    config = json.loads(Path(f"{model}.json").read_text("utf-8"))
+    ids = [config["phoneme_id_map"][p][0] for p in "^həlˈoʊ wˈɜːld$"]
+    feeds = {
+        "input": np.asarray([ids], np.int64),
+        "input_lengths": np.asarray([len(ids)], np.int64),
+        "scales": np.asarray([0.0, 1.0, 0.0], np.float32),  # no noise: deterministic
+    }
+    return model, feeds
+
+
+def test_shrinking_session_gives_the_same_samples() -> None:
+    model, feeds = _ids()
+    kept, shrunk = Session(model, 1, shrink=False), Session(model, 1, shrink=True)
+    assert kept._run_options is None
+    assert shrunk._run_options is not None
+    for _ in range(2):
+        (a,) = kept.run(None, feeds)
+        (b,) = shrunk.run(None, feeds)
+        np.testing.assert_array_equal(a, b)
+    assert [i.name for i in shrunk.get_inputs()] == ["input", "input_lengths", "scales"]
+
+
+def test_engines_take_the_process_setting(shrink_on: None) -> None:
+    engine = PiperEngine(EngineSpec("p", "piper", {"model": "builtin:en_US-joe-medium", "threads": 1}))
+    engine.load()
+    assert engine._voice.session._run_options is not None
+    (chunk,) = engine.synthesize([SynthesisInput(text="Hello world.", language="en")])
+    assert chunk.samples.size > 0
