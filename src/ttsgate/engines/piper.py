@@ -44,8 +44,9 @@ machine spinning threads steal CPU from the other engines and from the concurren
 (two sentences, 8.3 s of audio, ``/tmp/pbench/rtf.py``): RTF 0.066 at 2 threads, 0.092 at 1 thread
 on an idle box; with the box loaded by other work (load average 3) 0.160 and 0.119.
 
-Memory: the session's arena hands back a run's buffers after each sentence (``engines/ort_session.py``):
-one long sentence (18 s of audio) otherwise kept ~460 MB for the life of the process.
+Memory: with ``TTSGATE_ONNX_ARENA=shrink`` (the edge profile) the session's arena hands back a run's
+buffers after each sentence (``engines/ort_session.py``); kept (the default), one long sentence (18 s
+of audio in one run) holds ~460 MB for the life of the process, but the next sentences run faster.
 """
 
 from __future__ import annotations
@@ -167,8 +168,8 @@ class PiperEngine:
                 from piper import PiperConfig, PiperVoice, SynthesisConfig
 
                 config_dict = json.loads(config.read_bytes())
-                # PiperVoice.load would build its own session (default threads, an arena that keeps the
-                # longest sentence's buffers): ours, whose run() shrinks the arena (ort_session.py).
+                # PiperVoice.load would build its own session (default threads, no arena setting): ours,
+                # with our threads and TTSGATE_ONNX_ARENA (ort_session.py).
                 voice = PiperVoice(
                     session=Session(model, self._threads), config=PiperConfig.from_dict(config_dict)
                 )

