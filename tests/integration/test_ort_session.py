@@ -54,3 +54,10 @@ def test_engines_take_the_process_setting(shrink_on: None) -> None:
     assert engine._voice.session._run_options is not None
     (chunk,) = engine.synthesize([SynthesisInput(text="Hello world.", language="en")])
     assert chunk.samples.size > 0
+
+
+def test_sessions_share_one_arena() -> None:
+    model, feeds = _ids()
+    first, second = Session(model, 1), Session(model, 1)
+    assert ort_session._shared_arena is True
+    np.testing.assert_array_equal(first.run(None, feeds)[0], second.run(None, feeds)[0])
