@@ -32,7 +32,6 @@ import numpy as np
 import onnxruntime as ort
 import psutil
 
-from ttsgate.engines import ort_session
 from ttsgate.engines.ort_session import Session
 from ttsgate.engines.piper import resolve_model
 from ttsgate.engines.zh_baker_audio import split_ids, syllables
@@ -93,12 +92,12 @@ def rss(engine: str, cfg: dict[str, Any]) -> dict[str, Any]:
         return real(path, o, providers=providers, **kw)
 
     ort.InferenceSession = session
-    ort_session.set_arena_shrinkage(bool(cfg.get("shrink")))
+    shrink = bool(cfg.get("shrink"))
     out: dict[str, Any] = {"engine": engine, "cfg": cfg}
     if engine == "zh":
         short_ids, long_ids = zh_ids()
         base = mb()
-        baker = OnnxBaker(default_onnx_dir(), 2)
+        baker = OnnxBaker(default_onnx_dir(), 2, shrink=shrink)
         out["loaded"] = mb() - base
         baker.speak(short_ids[0][:6] + short_ids[0][-1:], 1.0)
         rate = 24_000
@@ -109,7 +108,7 @@ def rss(engine: str, cfg: dict[str, Any]) -> dict[str, Any]:
         short, long = say(short_ids), say(long_ids)
     else:
         base = mb()
-        voice, no_noise = piper_voice(Session(resolve_model("builtin:en_US-joe-medium"), 2))
+        voice, no_noise = piper_voice(Session(resolve_model("builtin:en_US-joe-medium"), 2, shrink=shrink))
         out["loaded"] = mb() - base
         rate = 22_050
 

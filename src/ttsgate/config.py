@@ -28,6 +28,7 @@ EDGE_DEFAULTS: dict[str, Any] = {
     "cache_max_mb": 128,
     "memory_limit_mb": 900,  # refuse new work above (measured after warm-up: 411 MB, benchmarks/edge.md)
     "onnx_arena": "shrink",  # onnxruntime arenas freed after each run (engines/ort_session.py)
+    "malloc_mmap_threshold_kb": 1024,  # engines' MB buffers mapped and unmapped: ~40 MB less (malloc.py)
     "malloc_arenas": 1,  # one glibc malloc arena for all threads: 17 MB less RSS (ttsgate/malloc.py)
 }
 
@@ -134,6 +135,14 @@ class Settings(BaseSettings):
         le=1024,
         description="glibc malloc arenas for the threads (MALLOC_ARENA_MAX; 0: glibc's default, 8 per "
         "core): fewer keep less freed memory, at the cost of threads sharing an allocator lock.",
+    )
+    malloc_mmap_threshold_kb: int = Field(
+        0,
+        ge=0,
+        le=32768,
+        description="glibc: allocations of this many KiB and more get their own mapping, returned to the "
+        "system when freed (MALLOC_MMAP_THRESHOLD_; 0: glibc's default, which rises with use up to 32 MiB "
+        "and then keeps engines' freed buffers in the heap).",
     )
     onnx_arena: Literal["keep", "shrink"] = Field(
         "keep",

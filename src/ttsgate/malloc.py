@@ -7,7 +7,15 @@ Measured on the edge profile (benchmarks/edge.md, "Text and server memory"): ``t
 start-up has finished returns ~30 MB, one arena for all threads (``limit_arenas(1)``, set before
 any thread allocates) 17 MB more (60 MB before the engines limited their own allocations).
 
-Both are no-ops (returning False) where the C library is not glibc.
+A fixed mmap threshold (``mmap_threshold``; the edge profile's 1 MiB) serves every allocation of
+1 MiB and more with its own mapping, handed back to the system at its ``free``. glibc's default
+threshold starts at 128 KiB and rises to the largest block freed so far (up to 32 MiB): after a run
+of the engines it is so high that their multi-MB buffers come from the heap, and their pages stay
+there once freed. Edge server with ``TTSGATE_ONNX_ARENA=shrink``: 409–419 → 370–371 MB after
+warm-up, 462–467 → 379–380 MB after a long paragraph and a long sentence, ~5 % more CPU on zh-baker
+(page faults of the re-mapped buffers; benchmarks/edge.md, "Engine sessions").
+
+All are no-ops (returning False) where the C library is not glibc.
 """
 
 from __future__ import annotations
@@ -15,7 +23,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 
-_M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+_M_ARENA_MAX = -8  # glibc's mallopt parameters (malloc.h)
+_M_MMAP_THRESHOLD = -3
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -35,6 +44,14 @@ def limit_arenas(arenas: int) -> bool:
     fewer arenas keep fewer freed pages. Call before the worker threads start."""
     libc = _glibc()
     return libc is not None and bool(libc.mallopt(ctypes.c_int(_M_ARENA_MAX), ctypes.c_int(arenas)))
+
+
+def mmap_threshold(nbytes: int) -> bool:
+    """Allocations of ``nbytes`` and more get a mapping of their own, returned to the system when
+    freed (``MALLOC_MMAP_THRESHOLD_``); fixing it also stops glibc from raising it. Call before the
+    engines load."""
+    libc = _glibc()
+    return libc is not None and bool(libc.mallopt(ctypes.c_int(_M_MMAP_THRESHOLD), ctypes.c_int(nbytes)))
 
 
 def trim() -> bool:

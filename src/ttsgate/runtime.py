@@ -19,7 +19,7 @@ import psutil
 from ttsgate import __version__, malloc
 from ttsgate.cache import AudioCache, create_cache
 from ttsgate.config import Settings
-from ttsgate.engines import Engine, SynthesisInput, create_engine, ort_session
+from ttsgate.engines import Engine, SynthesisInput, create_engine
 from ttsgate.engines.variants import VARIANT_KINDS
 from ttsgate.exceptions import InvalidRequestError, NotReadyError, VoiceNotFoundError
 from ttsgate.lexicon_store import LexiconStore
@@ -98,7 +98,8 @@ class Runtime:
         """Start loading engines in the background (or wait for them with ``wait=True``)."""
         if self.settings.malloc_arenas:
             malloc.limit_arenas(self.settings.malloc_arenas)  # before the loading and worker threads
-        ort_session.set_arena_shrinkage(self.settings.onnx_arena == "shrink")  # before the engines load
+        if self.settings.malloc_mmap_threshold_kb:
+            malloc.mmap_threshold(self.settings.malloc_mmap_threshold_kb * 1024)  # before the engines
         self.llm_http = httpx.AsyncClient(timeout=httpx.Timeout(self.settings.request_timeout_s, connect=5.0))
         self._warm_task = asyncio.create_task(self._load_all(), name="ttsgate-warmup")
         if wait:
@@ -153,8 +154,9 @@ class Runtime:
                 # Engines size their per-worker resources (interpreters, intra-op threads) from
                 # the worker count the scheduler will really use.
                 workers = spec.workers or self.settings.worker_count()
-                if spec.kind in VARIANT_KINDS and "variant" not in spec.options:  # TTSGATE_VARIANT
-                    spec = replace(spec, options={**spec.options, "variant": self.settings.variant})
+                if spec.kind in VARIANT_KINDS:  # onnxruntime engines: TTSGATE_VARIANT, TTSGATE_ONNX_ARENA
+                    defaults = {"variant": self.settings.variant, "onnx_arena": self.settings.onnx_arena}
+                    spec = replace(spec, options={**defaults, **spec.options})
                 engine = create_engine(replace(spec, workers=workers))
                 await asyncio.to_thread(engine.load)
                 warmup[name] = await asyncio.to_thread(self._warm_up, engine, workers)

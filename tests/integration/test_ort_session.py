@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +12,9 @@ from ttsgate.engines import ort_session
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.engines.ort_session import Session
 from ttsgate.engines.piper import PiperEngine, resolve_model
+from ttsgate.exceptions import InvalidRequestError
 
 pytestmark = pytest.mark.voices
-
-
-@pytest.fixture
-def shrink_on() -> Iterator[None]:
-    ort_session.set_arena_shrinkage(True)
-    yield
-    ort_session.set_arena_shrinkage(False)
 
 
 def _ids() -> tuple[Path, dict[str, np.ndarray]]:
@@ -48,10 +41,14 @@ def test_shrinking_session_gives_the_same_samples() -> None:
     assert [i.name for i in shrunk.get_inputs()] == ["input", "input_lengths", "scales"]
 
 
-def test_engines_take_the_process_setting(shrink_on: None) -> None:
-    engine = PiperEngine(EngineSpec("p", "piper", {"model": "builtin:en_US-joe-medium", "threads": 1}))
+@pytest.mark.parametrize(("option", "shrinks"), [(None, False), ("keep", False), ("shrink", True)])
+def test_engines_take_their_onnx_arena_option(option: str | None, shrinks: bool) -> None:
+    opts: dict[str, object] = {"model": "builtin:en_US-joe-medium", "threads": 1}
+    if option is not None:
+        opts["onnx_arena"] = option
+    engine = PiperEngine(EngineSpec("p", "piper", opts))
     engine.load()
-    assert engine._voice.session._run_options is not None
+    assert (engine._voice.session._run_options is not None) is shrinks
     (chunk,) = engine.synthesize([SynthesisInput(text="Hello world.", language="en")])
     assert chunk.samples.size > 0
 
@@ -61,3 +58,9 @@ def test_sessions_share_one_arena() -> None:
     first, second = Session(model, 1), Session(model, 1)
     assert ort_session._shared_arena is True
     np.testing.assert_array_equal(first.run(None, feeds)[0], second.run(None, feeds)[0])
+
+
+def test_a_wrong_onnx_arena_option_names_the_engine() -> None:
+    with pytest.raises(InvalidRequestError, match=r"'p'.*onnx_arena must be 'keep' or 'shrink'"):
+        PiperEngine(EngineSpec("p", "piper", {"onnx_arena": "tiny"}))
+    assert ort_session.shrink_option("shrink", "x") is True

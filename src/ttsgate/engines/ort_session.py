@@ -6,14 +6,14 @@ life. One long input is enough to pin it: a 31 s Mandarin paragraph left zh-bake
 +150 MB instead of +84 MB after a short sentence, one long English sentence (18 s of audio) left
 piper Joe at +458 MB instead of +130 MB, three of them +800 MB.
 
-``TTSGATE_ONNX_ARENA=shrink`` (the edge profile's default; :func:`set_arena_shrinkage`, called by the
-runtime before the engines load) passes the run option ``memory.enable_memory_arena_shrinkage =
-cpu:0`` to every ``run``: after the run the arena hands its free chunks back to the C heap, which
-returns the large ones to the system. What stays is the weights, plus what the C heap keeps. The
-audio is sample-identical (the option changes when buffers are freed, not what is computed). The
-price is paid at the next run, which takes its buffers again from the system (page faults): +6 to
-+25 % wall time per sentence on the loaded 2-core box (piper most: a 2 s sentence re-faults 34 MB),
-hence ``keep`` (the arena as onnxruntime leaves it) by default.
+``TTSGATE_ONNX_ARENA=shrink`` (the edge profile's default; the runtime passes it to zh-baker and piper
+as their ``onnx_arena`` option, which gives each ``Session`` its ``shrink``) passes the run option
+``memory.enable_memory_arena_shrinkage = cpu:0`` to every ``run``: after the run the arena hands its
+free chunks back to the C heap, which returns the large ones to the system. What stays is the weights,
+plus what the C heap keeps. The audio is sample-identical (the option changes when buffers are freed,
+not what is computed). The price is paid at the next run, which takes its buffers again from the system
+(page faults): +6 to +25 % wall time per sentence on the loaded 2-core box (piper most: a 2 s sentence
+re-faults 34 MB), hence ``keep`` (the arena as onnxruntime leaves it) by default.
 
 All sessions made here share one CPU arena registered in onnxruntime's environment
 (``session.use_env_allocators``): zh-baker's two graphs and the piper voice do not keep an arena each,
@@ -38,15 +38,18 @@ from typing import Any
 # Run option: after each run, the CPU arena frees the chunks the run no longer uses.
 ARENA_SHRINKAGE = ("memory.enable_memory_arena_shrinkage", "cpu:0")
 PROVIDERS = ["CPUExecutionProvider"]
-_shrink = False  # set_arena_shrinkage(); read when a session is made
 _shared_arena: bool | None = None  # one CPU arena registered in onnxruntime's environment (None: not yet)
 _shared_lock = threading.Lock()
 
 
-def set_arena_shrinkage(on: bool) -> None:
-    """Sessions made from now on shrink their arena after every run (``TTSGATE_ONNX_ARENA=shrink``)."""
-    global _shrink
-    _shrink = on
+def shrink_option(value: object, engine: str) -> bool:
+    """An engine's ``onnx_arena`` option (``keep``, the default, or ``shrink``) as ``Session``'s
+    ``shrink``; anything else raises ``ValueError`` naming the engine."""
+    if value is None or value == "keep":
+        return False
+    if value == "shrink":
+        return True
+    raise ValueError(f"engine {engine!r}: onnx_arena must be 'keep' or 'shrink', not {value!r}")
 
 
 def _register_shared_arena(ort: Any) -> bool:
@@ -69,14 +72,14 @@ def _register_shared_arena(ort: Any) -> bool:
 
 class Session:
     """An ``InferenceSession`` on the CPU; its ``run`` shrinks the arena after each call when
-    :func:`set_arena_shrinkage` was on at construction (or ``shrink`` says so).
+    ``shrink`` (``TTSGATE_ONNX_ARENA=shrink``).
 
     ``threads``: intra-op threads; inter-op 1, sequential execution; idle intra-op threads do not spin
     (the worker threads share the cores). Other attributes are the session's own (``get_inputs`` ...),
     so piper's ``PiperVoice`` takes an instance as its ``session``.
     """
 
-    def __init__(self, model: Path, threads: int, *, shrink: bool | None = None) -> None:
+    def __init__(self, model: Path, threads: int, *, shrink: bool = False) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -89,7 +92,7 @@ class Session:
             opts.add_session_config_entry("session.use_env_allocators", "1")
         self._session: Any = ort.InferenceSession(str(model), opts, providers=PROVIDERS)
         self._run_options: Any = None
-        if _shrink if shrink is None else shrink:
+        if shrink:
             self._run_options = ort.RunOptions()
             self._run_options.add_run_config_entry(*ARENA_SHRINKAGE)
 

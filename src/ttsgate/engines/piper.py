@@ -9,6 +9,8 @@ Options of an ``[engines.NAME]`` table of kind ``piper``:
 * ``variant``: ``fp32`` (default, the model as named), ``int8`` (``$XDG_CACHE_HOME/ttsgate/piper-int8/``,
   made by ``scripts/quantize_voices.sh``) or ``auto`` (int8 when it passed the quality gate and is
   smaller: ``engines/variants.py``).
+* ``onnx_arena``: ``keep`` (default) or ``shrink`` (the session's buffers handed back after each run:
+  ``engines/ort_session.py``); unset, ``TTSGATE_ONNX_ARENA`` (the runtime passes it).
 
 Thread safety: ``InferenceSession.run`` may be called from several threads at once (documented by
 onnxruntime), so one loaded session serves every worker. Phonemization goes through piper's
@@ -66,7 +68,7 @@ from ttsgate.audio.chunk import AudioChunk, Float32Array
 from ttsgate.audio.tempo import time_stretch
 from ttsgate.engines.base import EngineSpec, SynthesisInput
 from ttsgate.engines.espeak import speakable_text
-from ttsgate.engines.ort_session import Session
+from ttsgate.engines.ort_session import Session, shrink_option
 from ttsgate.engines.variants import piper_variant_model, resolve_variant
 from ttsgate.exceptions import EngineError, InvalidRequestError
 from ttsgate.text import marks
@@ -125,6 +127,10 @@ class PiperEngine:
         default_threads = max(1, min(2, (os.cpu_count() or 1) // workers))
         self._threads = int(opts.get("threads", default_threads))
         self._sentence_silence = float(opts.get("sentence_silence", 0.2))
+        try:
+            self._shrink = shrink_option(opts.get("onnx_arena"), spec.name)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc), param="engines") from exc
         if self._threads < 1 or self._sentence_silence < 0:
             raise InvalidRequestError(
                 f"engine {spec.name!r}: threads must be >= 1 and sentence_silence >= 0", param="engines"
@@ -171,7 +177,8 @@ class PiperEngine:
                 # PiperVoice.load would build its own session (default threads, no arena setting): ours,
                 # with our threads and TTSGATE_ONNX_ARENA (ort_session.py).
                 voice = PiperVoice(
-                    session=Session(model, self._threads), config=PiperConfig.from_dict(config_dict)
+                    session=Session(model, self._threads, shrink=self._shrink),
+                    config=PiperConfig.from_dict(config_dict),
                 )
             except Exception as exc:
                 raise EngineError(f"engine {self._name!r}: cannot load piper voice {model}: {exc}") from exc

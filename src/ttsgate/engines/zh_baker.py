@@ -19,6 +19,8 @@ prints); only its asset directory is used. Options (``[engines.NAME]``):
 - ``onnx_dir``: the converted files' folder (default ``$XDG_CACHE_HOME/ttsgate/zh-baker-onnx``);
 - ``variant``: ``fp32`` (default), ``int8`` (``onnx_dir/int8``, ``scripts/quantize_voices.sh``) or ``auto``
   (int8 when it passed the quality gate and is smaller: ``engines/variants.py``); onnx runtime only;
+- ``onnx_arena``: ``keep`` (default) or ``shrink`` (the sessions' buffers handed back after each run:
+  ``engines/ort_session.py``); unset, ``TTSGATE_ONNX_ARENA`` (the runtime passes it); onnx runtime only;
 - ``sentence_pause_s``: silence between sentences of one segment (default 0.3, divided by speed).
 
 Thread safety: tflite interpreters are not thread-safe, so ``load`` builds a pool of
@@ -86,6 +88,7 @@ import numpy as np
 from ttsgate.audio.chunk import AudioChunk, Float32Array
 from ttsgate.audio.tempo import time_stretch
 from ttsgate.engines.base import EngineSpec, SynthesisInput
+from ttsgate.engines.ort_session import shrink_option
 from ttsgate.engines.variants import resolve_variant, zh_variant_dir
 from ttsgate.engines.zh_baker_audio import HOP, sentence_pieces, split_ids, syllables, vocode_chunked
 from ttsgate.engines.zh_baker_onnx import (
@@ -156,6 +159,10 @@ class ZhBakerEngine:
         onnx_default = variant == "int8" or onnx_files_present(base_dir) or not self._tflite_installed()
         default_runtime = "onnx" if onnx_default else "tflite"
         self._runtime = str(opts.get("runtime", default_runtime))
+        try:
+            self._shrink = shrink_option(opts.get("onnx_arena"), self._name)
+        except ValueError as exc:
+            raise EngineError(str(exc)) from exc
         if variant == "int8" and self._runtime != "onnx":
             raise EngineError(f"engine {self._name!r}: variant 'int8' needs runtime 'onnx'")
         if self._runtime not in ("onnx", "tflite"):
@@ -237,7 +244,9 @@ class ZhBakerEngine:
         pool: queue.Queue[_Models] = queue.Queue()
         try:
             for _ in range(self._pool_size):
-                models = _Models(None, None, OnnxBaker(self._onnx_dir, self._num_threads))
+                models = _Models(
+                    None, None, OnnxBaker(self._onnx_dir, self._num_threads, shrink=self._shrink)
+                )
                 self._speak(models, self._frontend.to_ids("你好")[0], 1.0)  # warm up
                 pool.put(models)
         except EngineError:

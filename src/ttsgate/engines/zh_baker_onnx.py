@@ -76,10 +76,10 @@ class OnnxBaker:
     :class:`MelOverflowError` (more than 2048 frames) or :class:`OnnxRunError`.
     """
 
-    def __init__(self, onnx_dir: Path, num_threads: int, seed: int = 0) -> None:
-        # Threads, no spinning, arena kept or shrunk after each run: engines/ort_session.py.
-        self._acoustic = Session(onnx_dir / ACOUSTIC_ONNX, num_threads)
-        self._vocoder = Session(onnx_dir / VOCODER_ONNX, num_threads)
+    def __init__(self, onnx_dir: Path, num_threads: int, seed: int = 0, *, shrink: bool = False) -> None:
+        # Threads, no spinning, arena kept or shrunk (``shrink``) after each run: engines/ort_session.py.
+        self._acoustic = Session(onnx_dir / ACOUSTIC_ONNX, num_threads, shrink=shrink)
+        self._vocoder = Session(onnx_dir / VOCODER_ONNX, num_threads, shrink=shrink)
         self._mel_output = self._acoustic.get_outputs()[1].name  # post-net mel (as the tflite pair uses)
         self._seed = seed
         self._speaker = np.zeros(1, np.int32)  # baker is speaker 0
