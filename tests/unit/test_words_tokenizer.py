@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import jieba
 import pytest
@@ -43,3 +47,15 @@ def test_only_the_dictionary_cut_is_offered(tokenizers: Pair) -> None:
         list(ours.cut("你好"))
     with pytest.raises(ValueError, match="HMM=False"):
         list(ours.cut("你好", cut_all=True, HMM=False))
+
+
+def test_jieba_imports_without_escape_sequence_warnings(tmp_path: Path) -> None:
+    """jieba's source has invalid escape sequences: compiled without cached byte-code (an empty
+    PYTHONPYCACHEPREFIX here) it warns, a SyntaxWarning on 3.12+ that `-W error` makes an error."""
+    code = "import ttsgate.text.words, ttsgate.engines.zh_context as z; assert z._tags()"
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "invalid escape sequence" not in proc.stderr

@@ -63,7 +63,7 @@ _lock = threading.Lock()
 @functools.cache
 def _tags() -> Mapping[str, str]:
     """{word: jieba tag} for the verbs, adjectives, adverbs and pronouns of jieba's dictionary."""
-    import jieba
+    from ttsgate.text.words import jieba  # imported there without its escape-sequence warnings
 
     path = os.path.join(os.path.dirname(jieba.__file__), jieba.DEFAULT_DICT_NAME)
     out: dict[str, str] = {}
