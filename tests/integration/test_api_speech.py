@@ -16,7 +16,9 @@ ZH = "你好世界。今天天气很好，我们去公园散步吧。"
 
 def expected_duration(url: str, text: str) -> float:
     """Sine voices speak each character for a fixed time: derive the length from the text plan."""
-    plan = httpx.post(f"{url}/v1/text/normalize", json={"input": text, "lang": "zh"}).json()
+    answer = httpx.post(f"{url}/v1/text/normalize", json={"input": text, "lang": "zh"})
+    assert answer.status_code == 200, f"/v1/text/normalize: {answer.status_code} {answer.text[:200]}"
+    plan = answer.json()
     total = 0.0
     for i, seg in enumerate(plan["segments"]):
         for run in seg["runs"]:

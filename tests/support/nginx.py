@@ -27,10 +27,12 @@ def _free_port() -> int:
 
 
 def render(conf: str, upstreams: list[str], port: int) -> str:
-    """The deploy file with the test's upstream addresses and listen port."""
-    servers = "".join(f"    server {u} max_fails=3 fail_timeout=10s;\n" for u in upstreams)
-    conf, n = re.subn(r"(?m)^    server 127\.0\.0\.1:\d+[^\n]*\n", "", conf)
-    assert n == 2, "deploy/nginx/ttsgate.conf should name two replicas"
+    """The deploy file with the test's upstream addresses and listen port (each server line's
+    parameters, such as ``max_fails``, kept as the file has them)."""
+    lines = re.findall(r"(?m)^    server 127\.0\.0\.1:\d+([^\n]*)\n", conf)
+    assert len(lines) == 2, "deploy/nginx/ttsgate.conf should name two replicas"
+    servers = "".join(f"    server {u}{lines[0]}\n" for u in upstreams)
+    conf = re.sub(r"(?m)^    server 127\.0\.0\.1:\d+[^\n]*\n", "", conf)
     conf = conf.replace("    least_conn;", "    least_conn;\n" + servers.rstrip("\n"), 1)
     return conf.replace("listen 80;", f"listen 127.0.0.1:{port};", 1)
 
