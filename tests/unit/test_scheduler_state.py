@@ -288,6 +288,22 @@ def test_streams_are_admitted_while_every_listener_can_be_served_in_real_time() 
     assert s.rejected_total == 2
 
 
+def test_a_refusal_with_no_other_stream_says_what_holds_the_engine() -> None:
+    """A stream that ended leaves its running segment behind: the refusal says so, not "0 streams"."""
+    s = paced(0.5)
+    gone = stream(s, 0.0, [4.0])
+    job = make_job("x" * 56, 0.0, playback=gone, segment=0)  # 4 s of speech: busy until 2.0
+    s.append(job)
+    assert s.next_batch(0.0) == [job]
+    s.close_stream(gone)  # the client left; its segment still runs
+    assert s.streams == 0
+    with pytest.raises(OverloadedError) as info:
+        stream(s, 0.1, [2.0])  # its first audio could not come before 3.0, due 1.1
+    assert info.value.code == "realtime"
+    assert "0 streams" not in info.value.message
+    assert "synthesis already under way" in info.value.message
+
+
 def test_every_worker_counts() -> None:
     s = paced(0.5, workers=2)
     stream(s, 0.0, [2.0] * 4)

@@ -166,10 +166,14 @@ class QueueState:
             new = [Unit(playback.deadline(w.segment), cost(w.speech_s), playback.id) for w in work]
             late = admission_lateness(self._units(now), new, now, self.work.workers, self.work.running(now))
             if late > 0:
+                who = (  # no stream left may still mean work running: jobs of streams that just ended
+                    f"{self.streams} streams in progress; one more would leave a listener waiting"
+                    if self.streams
+                    else "synthesis already under way would leave this request's listener waiting"
+                )
                 why = (
-                    f"{self.streams} streams in progress; one more would leave a listener waiting "
-                    f"~{late:.1f} s past its audio's playback time or the time-to-first-audio target "
-                    f"(TTSGATE_TTFA_TARGET_S={playback.ttfa_target_s:g})"
+                    f"{who} ~{late:.1f} s past its audio's playback time or the time-to-first-audio "
+                    f"target (TTSGATE_TTFA_TARGET_S={playback.ttfa_target_s:g})"
                 )
                 self._refuse(why, _retry_s(late), "realtime")
         self.reserve(playback, work)
