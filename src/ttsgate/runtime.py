@@ -74,6 +74,7 @@ class Runtime:
     pipeline: SpeechPipeline | None = None
     ready: bool = False
     llm_http: httpx.AsyncClient | None = None  # the LLM backends' one client (server/routes_chat.py)
+    memory_guard: MemoryGuard | None = None  # refuses new work while memory is short; reclaims freed memory
     _warm_task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -171,8 +172,12 @@ class Runtime:
         s = self.settings
         collect = self.metrics if s.metrics else None  # TTSGATE_METRICS=false: none
         guard = MemoryGuard(
-            memory_limit_mb=s.memory_limit_mb, gpu_memory_fraction=s.gpu_memory_fraction, metrics=collect
+            memory_limit_mb=s.memory_limit_mb,
+            gpu_memory_fraction=s.gpu_memory_fraction,
+            metrics=collect,
+            reclaim=malloc.trim,  # over the limit, and once idle after work (scheduler/guard.py)
         )
+        self.memory_guard = guard
         self.scheduler = Scheduler(
             self.engines,
             max_queue=s.max_queue,
@@ -188,6 +193,7 @@ class Runtime:
             realtime=s.realtime_admission,
         )
         await self.scheduler.start()
+        guard.start(self._idle)
         self.pipeline = SpeechPipeline(
             table=self.table,
             engines=self.engines,
@@ -203,6 +209,17 @@ class Runtime:
         self.ready = not self.failed
         if self.failed:
             log.error("not ready: engines failed to load: %s", self.failed)
+
+    def _idle(self) -> bool:
+        """No engine has work: none queued, reserved by a stream or running."""
+        sched = self.scheduler
+        return sched is None or not any(
+            st["depth"] or st["in_flight"] or st["streams"] for st in map(sched.stats, sched.engines)
+        )
+
+    def memory_pressure(self) -> str | None:
+        """Why new work is refused for memory now (the guard's reason), or None."""
+        return self.memory_guard.pressure() if self.memory_guard is not None else None
 
     def memory(self) -> dict[str, object]:
         """``/ready``'s memory figures: the process RSS now and each engine's load + warm-up delta (MiB)."""
@@ -240,6 +257,8 @@ class Runtime:
             await asyncio.gather(self._warm_task, return_exceptions=True)
         if self.scheduler is not None:
             await self.scheduler.close()
+        if self.memory_guard is not None:
+            await self.memory_guard.aclose()
         await self.cache.close()
         if self.llm_http is not None:
             await self.llm_http.aclose()

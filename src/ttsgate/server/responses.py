@@ -50,13 +50,19 @@ class Health(_Open):
 
 
 class Readiness(_Open):
-    """``GET /ready``: 200 when every engine is loaded and warm, else 503 with the same shape."""
+    """``GET /ready``: 200 when every engine is loaded and warm and new work is taken, else 503 with
+    the same shape (``refusing`` says why a warm server refuses new work)."""
 
     ready: bool
     engines: list[str]
     failed: dict[str, str] = Field(description="engine → why it failed to load")
     load: dict[str, dict[str, float]] | None = Field(None, description="engine → load figures")
     profile: str | None = Field(None, description="TTSGATE_PROFILE: default or edge")
+    refusing: dict[str, str] | None = Field(
+        None,
+        description="present while every new request is refused (503): code (memory) and reason, e.g. "
+        "the process RSS above TTSGATE_MEMORY_LIMIT_MB",
+    )
     memory: dict[str, Any] | None = Field(
         None,
         description="rss_mb: the process's resident memory now (MiB); engines_rss_mb: engine → RSS its "

@@ -79,7 +79,11 @@ async def health() -> dict[str, str]:
     response_model=None,
     responses={
         200: {"model": Readiness, "description": "Every engine is loaded and warm."},
-        503: {"model": Readiness | Draining, "description": "Not ready (loading, failed) or draining."},
+        503: {
+            "model": Readiness | Draining,
+            "description": "Not ready (loading, failed), refusing new work for memory (`refusing`), "
+            "or draining.",
+        },
     },
 )
 async def ready(request: Request) -> JSONResponse:
@@ -89,7 +93,15 @@ async def ready(request: Request) -> JSONResponse:
     body["memory"] = rt.memory()  # process RSS now, and what each engine's load + warm-up added
     if rt.scheduler is not None:  # each engine's load: workers, pace, streams, queue, refusals, misses
         body["load"] = {name: rt.scheduler.stats(name) for name in rt.scheduler.engines}
-    return JSONResponse(body, status_code=200 if rt.ready else 503)
+    # While the memory guard refuses every new request, say so with 503 like a server still loading:
+    # a load balancer then sends the work to a replica that takes it, instead of to one that
+    # answers only 503s. Asking also starts a reclaim of freed memory (scheduler/guard.py), so a
+    # probe helps it recover; 200 again once the process is back under the limit.
+    refusing = rt.memory_pressure() if rt.ready else None
+    if refusing is not None:
+        body["ready"] = False
+        body["refusing"] = {"code": "memory", "reason": refusing}
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
 
 @router.get("/metrics", tags=["meta"], include_in_schema=False)
