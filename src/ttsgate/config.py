@@ -119,7 +119,12 @@ class Settings(BaseSettings):
     )
     max_batch_size: int = Field(8, ge=1, le=256, description="Largest batch handed to a batching engine.")
     max_wait_ms: float = Field(5.0, ge=0, le=1000, description="How long a batch waits to fill up.")
-    request_timeout_s: float = Field(120.0, gt=0, description="Deadline of one request's synthesis.")
+    request_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="Each segment of a request must be synthesized within this after it is asked for "
+        "(server work and queueing; time spent waiting on the client's reading never counts).",
+    )
     workers: int = Field(
         0, ge=0, le=64, description="Synthesis worker threads per engine (0: one per CPU core available)."
     )

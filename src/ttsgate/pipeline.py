@@ -14,6 +14,14 @@ engine never idles between a request's segments, a first segment never waits beh
 segments that still have slack, and later segments of many requests can share batches. Each
 delivered segment tells the stream's ``Playback`` its real length, which moves the deadlines of
 the segments after it.
+
+Timeout (``SpeechOptions.timeout_s``, ``TTSGATE_REQUEST_TIMEOUT_S``): each segment must be
+synthesized within it after it was asked for (launched into the window), else
+``RequestTimeoutError``. Time the stream spends waiting on its own client (the socket or queue
+full, the listener not yet needing more audio) holds no segment in flight and counts against
+nothing, so a long input read in real time plays to its end; a body sent whole asks for every
+segment as soon as the window allows, so there the timeout bounds the server's work segment by
+segment, and the client bounds its total wait by hanging up (which cancels the synthesis).
 """
 
 from __future__ import annotations
@@ -147,17 +155,19 @@ class SpeechPipeline(Router):
         self, segments: Iterable[Segment] | AsyncIterable[Segment], opts: SpeechOptions, *, pieces: bool
     ) -> AsyncGenerator[SpokenSegment | AudioPiece, None]:
         source = _aiter(segments)
-        # A list is one request: one deadline. A live source (LLM reply, WebSocket) may run long:
-        # each of its segments gets the timeout from when it arrives.
         live = isinstance(segments, AsyncIterable)
         queued: deque[Segment] = deque() if isinstance(segments, AsyncIterable) else deque(segments)
         playback = self.scheduler.open_stream()
-        request_deadline = time.monotonic() + opts.timeout_s
 
         def launch(
             index: int, seg: Segment
         ) -> tuple[asyncio.Task[Int16Array], asyncio.Queue[Int16Array] | None]:
-            deadline = time.monotonic() + opts.timeout_s if live else request_deadline
+            # The timeout bounds the server's own work, per segment from when it is asked for
+            # (launched into the window), never the stream: a segment is launched only once the
+            # consumer has taken the one ``lookahead`` before it, so a client that reads in real
+            # time (a 4096-character input is 5-15 minutes of audio) or a slow socket would
+            # otherwise have its playback time counted as synthesis time and be cut off mid-stream.
+            deadline = time.monotonic() + opts.timeout_s
             out: asyncio.Queue[Int16Array] | None = asyncio.Queue() if pieces and index == 0 else None
             emit = out.put_nowait if out is not None else None
             coro = self.speak(seg, opts, playback=playback, index=index, deadline=deadline, emit=emit)
@@ -264,6 +274,9 @@ class SpeechPipeline(Router):
     ) -> Int16Array:
         """One segment's audio: its engine calls (``calls``: language runs, cut to what each
         engine takes), each cached and synthesized, joined with the pauses between cut pieces.
+
+        ``deadline``: when the segment's synthesis fails with ``RequestTimeoutError`` (the
+        request timeout after it was asked for), on ``time.monotonic``'s clock.
 
         ``playback``/``index``: the admitted stream and the segment's place in it (its jobs rank
         by its playback deadline); each call's reserved work is freed once it has its audio, from

@@ -31,6 +31,8 @@ class SpeechOptions:
     voice: Voice
     speed: float = 1.0
     params: tuple[tuple[str, str], ...] = ()
+    # Each segment must be synthesized within this after it is asked for (never the whole stream,
+    # whose length follows its client's reading: SpeechPipeline).
     timeout_s: float = 120.0
     # An explicit language for the runs of its script (e.g. "yue": Han text in Cantonese).
     language: str | None = None

@@ -200,7 +200,8 @@ class Scheduler:
         With ``playback`` the job belongs to an admitted stream: it ranks by ``segment``'s playback
         deadline and its start frees the reserved ``unit``. Without, it is a one-segment stream of
         its own, admitted here (refused like a request). ``deadline`` (fail after) is an absolute
-        time on the scheduler's clock (``time.monotonic`` by default). Raises OverloadedError,
+        time on the scheduler's clock (``time.monotonic`` by default): the pipeline gives each segment
+        the request timeout from when it asks for it. Raises OverloadedError,
         RequestTimeoutError, EngineError, NotReadyError, NotFoundError.
         """
         lane = self._lane(engine)
@@ -208,7 +209,7 @@ class Scheduler:
             raise NotReadyError("the synthesis scheduler is not running")
         now = self._clock()
         if deadline is not None and deadline <= now:
-            raise RequestTimeoutError("the request's deadline passed before synthesis")
+            raise RequestTimeoutError("the segment's deadline (request timeout) passed before its synthesis")
         own = playback is None
         if playback is None:
             playback = self.open_stream()
@@ -230,7 +231,7 @@ class Scheduler:
                     return await future
             except TimeoutError:
                 raise RequestTimeoutError(
-                    f"segment not synthesized within the request's deadline ({deadline - now:.1f} s)"
+                    f"segment not synthesized within its deadline ({deadline - now:.1f} s after queueing)"
                 ) from None
         finally:
             if not future.done():
