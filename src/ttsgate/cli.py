@@ -138,9 +138,9 @@ def _voices(args: argparse.Namespace) -> int:
                 print(f"{v['id']:<18} {v['language']:<5} {v['name']}")
             memory = client.ready().get("memory") or {}
             for engine, mb in sorted(memory.get("engines_rss_mb", {}).items()):
-                print(f"engine {engine:<11} {mb:7.1f} MB RSS (load + warm-up)")
+                print(f"engine {engine:<11} {mb:7.1f} MiB RSS (load + warm-up)")  # /ready's *_mb: MiB
             if "rss_mb" in memory:
-                print(f"server             {memory['rss_mb']:7.1f} MB RSS")
+                print(f"server             {memory['rss_mb']:7.1f} MiB RSS")
     except TTSGateError as exc:
         print(f"ttsgate: {type(exc).__name__}: {exc.message}", file=sys.stderr)
         return 1

@@ -20,5 +20,6 @@ def test_ready_reports_rss(sine_url: str) -> None:
 def test_voices_cli_prints_rss(sine_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["voices", "--url", sine_url]) == 0
     out = capsys.readouterr().out
-    assert "MB RSS (load + warm-up)" in out
+    assert "MiB RSS (load + warm-up)" in out  # /ready's rss_mb figures are MiB (2**20 bytes)
+    assert " MB RSS" not in out
     assert out.strip().splitlines()[-1].startswith("server")
