@@ -5,11 +5,32 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ttsgate.config import describe
 
 _FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
+EXIT_BAD_SETTING = 2  # a setting, the voice table or a keys file is invalid
+EXIT_ENGINE_FAILED = 3  # an engine could not load (runtime.py)
+
+
+def default_url(env: Mapping[str, str] | None = None) -> str:
+    """The server ``say`` and ``voices`` talk to: ``TTSGATE_URL``, else the address ``ttsgate serve``
+    listens on with the same settings (``TTSGATE_HOST``, ``TTSGATE_PORT``; a wildcard bind is
+    reached on loopback)."""
+    from ttsgate.config import Settings
+
+    env = os.environ if env is None else env
+    if env.get("TTSGATE_URL"):
+        return env["TTSGATE_URL"]
+    fields = Settings.model_fields
+    host = env.get("TTSGATE_HOST") or str(fields["host"].default)
+    port = env.get("TTSGATE_PORT") or str(fields["port"].default)
+    host = host.strip()
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port.strip()}"
 
 
 def _env_help() -> str:
@@ -45,13 +66,14 @@ def _build_parser() -> argparse.ArgumentParser:
     say.add_argument("--voice", default="zh_female_baker")
     say.add_argument("--speed", type=float, default=1.0)
     say.add_argument("--format", choices=_FORMATS, help="default: from the output file's extension, else mp3")
-    say.add_argument("--url", default=os.environ.get("TTSGATE_URL", "http://127.0.0.1:8000"))
+    url_help = "server URL (default: TTSGATE_URL, else http://TTSGATE_HOST:TTSGATE_PORT as `serve` uses them)"
+    say.add_argument("--url", default=default_url(), help=url_help)
     say.add_argument(
         "--retries", type=int, default=3, help="send again after Retry-After when the server is busy (503)"
     )
 
     voices = sub.add_parser("voices", help="list the voices of a running server")
-    voices.add_argument("--url", default=os.environ.get("TTSGATE_URL", "http://127.0.0.1:8000"))
+    voices.add_argument("--url", default=default_url(), help=url_help)
 
     norm = sub.add_parser("normalize", help="normalize stdin, one text per line, to stdout")
     norm.add_argument("--lang", choices=("zh", "en"), default="zh")
@@ -89,13 +111,13 @@ def _serve(args: argparse.Namespace) -> int:
         for err in exc.errors():
             name = "TTSGATE_" + "_".join(str(p) for p in err["loc"]).upper()
             print(f"ttsgate: invalid setting {name}: {err['msg']}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_SETTING
     configure_logging(settings.log_format, settings.log_level)
     try:
         app = create_app(settings)
     except ValueError as exc:  # a malformed voice table, keys file…: say which, without a traceback
         print(f"ttsgate: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_SETTING
     # access_log=False: the middleware writes one access line per request (logger ttsgate.access).
     config = uvicorn.Config(
         app,
@@ -106,8 +128,15 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5,  # after the drain: only what outlived TTSGATE_SHUTDOWN_GRACE_S
         **uvicorn_options(settings),  # header/keep-alive timeouts, header and WebSocket size limits
     )
-    DrainingServer(config, app.state.drain, settings.shutdown_grace_s).run()
-    return 0
+    runtime = app.state.runtime
+
+    # An engine that cannot load stops the server (runtime.py): exit 3, the log has named the
+    # engine, the cause and the fix; systemd, Kubernetes and Compose then show a failed service.
+    def failed() -> bool:
+        return runtime.load_failure is not None
+
+    DrainingServer(config, app.state.drain, settings.shutdown_grace_s, failed=failed).run()
+    return EXIT_ENGINE_FAILED if failed() else 0
 
 
 def _say(args: argparse.Namespace) -> int:

@@ -3,6 +3,12 @@
 ``Runtime`` is created by the app's lifespan (and by the in-process benchmark), never at import
 time. Engines load and warm up in the background so the server answers ``/health`` at once and
 ``/ready`` turns true when every configured engine has spoken its warm-up sentence.
+
+An engine that cannot load is a configuration or installation fault, not something time fixes: the
+server does not serve without it (the rule is here, ``_load_all``). ``load_failure`` then says which
+engine, why and what fixes it (logged once per engine, CRITICAL); ``ttsgate serve`` stops with exit
+status 3 (``cli.py``), and until it has, every request is refused with that message (500
+``engine_error``, code ``engine_unavailable``: not a 503 to retry).
 """
 
 from __future__ import annotations
@@ -19,9 +25,15 @@ import psutil
 from ttsgate import __version__, malloc
 from ttsgate.cache import AudioCache, create_cache
 from ttsgate.config import Settings
-from ttsgate.engines import Engine, SynthesisInput, create_engine
+from ttsgate.engines import Engine, EngineSpec, SynthesisInput, create_engine
 from ttsgate.engines.variants import VARIANT_KINDS
-from ttsgate.exceptions import InvalidRequestError, NotReadyError, VoiceNotFoundError
+from ttsgate.exceptions import (
+    EngineError,
+    InvalidRequestError,
+    NotReadyError,
+    TTSGateError,
+    VoiceNotFoundError,
+)
 from ttsgate.lexicon_store import LexiconStore
 from ttsgate.metrics import Metrics
 from ttsgate.pipeline import SpeechPipeline
@@ -73,6 +85,8 @@ class Runtime:
     scheduler: Scheduler | None = None
     pipeline: SpeechPipeline | None = None
     ready: bool = False
+    # Set when start-up failed (an engine could not load): which engine, why, the fix. Never ready then.
+    load_failure: str | None = None
     llm_http: httpx.AsyncClient | None = None  # the LLM backends' one client (server/routes_chat.py)
     memory_guard: MemoryGuard | None = None  # refuses new work while memory is short; reclaims freed memory
     _warm_task: asyncio.Task[None] | None = None
@@ -105,8 +119,12 @@ class Runtime:
         self._warm_task = asyncio.create_task(self._load_all(), name="ttsgate-warmup")
         if wait:
             await self._warm_task
+            if self.load_failure is not None:
+                raise EngineError(self.load_failure, code="engine_unavailable")
 
     def require_ready(self) -> SpeechPipeline:
+        if self.load_failure is not None:  # a fault to fix, not a wait: never "retry shortly"
+            raise EngineError(self.load_failure, code="engine_unavailable")
         if not self.ready or self.pipeline is None:
             raise NotReadyError("engines are still loading; retry shortly", code="warming_up")
         return self.pipeline
@@ -146,6 +164,37 @@ class Runtime:
         return self.llm_http
 
     async def _load_all(self) -> None:
+        """Load every engine, then serve; or, when one cannot load (or start-up itself fails), set
+        ``load_failure`` and serve nothing: the one place where that rule is applied."""
+        try:
+            warmup = await self._load_engines()
+            if self.failed:
+                for name, reason in self.failed.items():
+                    log.critical("engine %s could not load; the server stops: %s", name, reason)
+                names = ", ".join(repr(n) for n in self.failed)
+                why = "; ".join(self.failed.values())
+                self.load_failure = f"the server is stopping: engine {names} could not load: {why}"
+                return
+            await self._serve_engines(warmup)
+        except Exception as exc:  # a bug or a fault outside the engines: the same rule
+            log.critical("start-up failed; the server stops", exc_info=True)
+            self.load_failure = f"the server is stopping: start-up failed: {type(exc).__name__}: {exc}"
+
+    def _failure_reason(self, spec: EngineSpec, exc: Exception) -> str:
+        """What a failed engine's log line and refusals say: the cause with its fix (engines' own
+        messages carry it); and, when the table entry names no variant and ``TTSGATE_VARIANT=int8``
+        forced one, that setting and the values that load the full model."""
+        reason = exc.message if isinstance(exc, TTSGateError) else f"{type(exc).__name__}: {exc}"
+        variant = self.settings.variant
+        if spec.kind in VARIANT_KINDS and "variant" not in spec.options and variant == "int8":
+            reason += (
+                f" (the variant is TTSGATE_VARIANT={variant}: set TTSGATE_VARIANT=auto, int8 only where it "
+                "passed the quality gate, or fp32; or give this engine its own variant in the voice table)"
+            )
+        return reason
+
+    async def _load_engines(self) -> dict[str, list[tuple[float, float]]]:
+        """Load and warm every engine of the table; the warm-up timings of those that loaded."""
         await asyncio.to_thread(words.warm)  # the word dictionary of the first-segment cut
         warmup: dict[str, list[tuple[float, float]]] = {}
         for name, spec in self.table.engines.items():
@@ -162,13 +211,18 @@ class Runtime:
                 await asyncio.to_thread(engine.load)
                 warmup[name] = await asyncio.to_thread(self._warm_up, engine, workers)
                 self.engine_rss_mb[name] = round(rss_mb() - rss_before, 1)
-            except Exception as exc:  # an engine that cannot load must not take the others down
-                log.exception("engine %s failed to load", name)
-                self.failed[name] = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # every engine is tried, so one start reports every fault
+                if not isinstance(exc, TTSGateError):  # not a message of ours: a bug, keep its traceback
+                    log.error("engine %s failed to load", name, exc_info=True)
+                self.failed[name] = self._failure_reason(self.table.engines[name], exc)
                 continue
             self.engines[name] = engine
             self.metrics.engine_ready.labels(name).set(1)
             log.info("engine %s warm in %.2f s", name, time.perf_counter() - started)
+        return warmup
+
+    async def _serve_engines(self, warmup: dict[str, list[tuple[float, float]]]) -> None:
+        """Every engine is warm: the memory guard, the scheduler and the pipeline; then ready."""
         s = self.settings
         collect = self.metrics if s.metrics else None  # TTSGATE_METRICS=false: none
         guard = MemoryGuard(
@@ -206,9 +260,7 @@ class Runtime:
         # Start-up is over: its temporaries (dictionary building, graph and session loading) are
         # freed; hand their pages back before serving (~30 MB on the edge profile, ttsgate/malloc.py).
         await asyncio.to_thread(malloc.trim)
-        self.ready = not self.failed
-        if self.failed:
-            log.error("not ready: engines failed to load: %s", self.failed)
+        self.ready = True
 
     def _idle(self) -> bool:
         """No engine has work: none queued, reserved by a stream or running."""

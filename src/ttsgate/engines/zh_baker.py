@@ -92,6 +92,8 @@ from ttsgate.engines.ort_session import shrink_option
 from ttsgate.engines.variants import resolve_variant, zh_variant_dir
 from ttsgate.engines.zh_baker_audio import HOP, sentence_pieces, split_ids, syllables, vocode_chunked
 from ttsgate.engines.zh_baker_onnx import (
+    ACOUSTIC_ONNX,
+    VOCODER_ONNX,
     MelOverflowError,
     OnnxBaker,
     default_onnx_dir,
@@ -156,6 +158,7 @@ class ZhBakerEngine:
             self._name, opts.get("variant"), "zh-baker", lambda: onnx_files_present(base_dir / "int8")
         )
         self._onnx_dir = zh_variant_dir(base_dir, variant)
+        self._variant = variant
         onnx_default = variant == "int8" or onnx_files_present(base_dir) or not self._tflite_installed()
         default_runtime = "onnx" if onnx_default else "tflite"
         self._runtime = str(opts.get("runtime", default_runtime))
@@ -237,10 +240,7 @@ class ZhBakerEngine:
     def _load_onnx(self) -> queue.Queue[_Models]:
         """One onnxruntime session pair per worker, warmed up; no TensorFlow."""
         if not onnx_files_present(self._onnx_dir):
-            raise EngineError(
-                f"engine {self._name!r}: no converted models in {self._onnx_dir} "
-                "(run scripts/convert_zh_baker_onnx.sh, or set runtime = 'tflite')"
-            )
+            raise EngineError(f"engine {self._name!r}: {self._missing_onnx_fix()}")
         pool: queue.Queue[_Models] = queue.Queue()
         try:
             for _ in range(self._pool_size):
@@ -252,8 +252,30 @@ class ZhBakerEngine:
         except EngineError:
             raise
         except Exception as exc:  # onnxruntime's own exception classes derive from Exception only
-            raise EngineError(f"engine {self._name!r}: cannot load the Baker ONNX models: {exc}") from exc
+            raise EngineError(
+                f"engine {self._name!r}: cannot load the Baker ONNX models in {self._onnx_dir} ({exc}): "
+                f"the files are damaged or incomplete; delete {self._onnx_dir} and {self._convert_step()}"
+            ) from exc
         return pool
+
+    def _convert_step(self) -> str:
+        """The install step that (re)makes this engine's ONNX files where it looks for them."""
+        if self._variant == "int8":
+            return "run scripts/quantize_voices.sh (after scripts/convert_zh_baker_onnx.sh)"
+        return "run scripts/convert_zh_baker_onnx.sh (or scripts/install.sh)"
+
+    def _missing_onnx_fix(self) -> str:
+        """Why the converted files are not found and what makes them (no TensorFlow is installed, so
+        runtime 'tflite' is no way out): the conversion writes to $XDG_CACHE_HOME/ttsgate/zh-baker-onnx
+        of the user who runs it, which must be the folder this server reads."""
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        where = f"XDG_CACHE_HOME={xdg}" if xdg else f"XDG_CACHE_HOME unset, so {Path.home() / '.cache'}"
+        return (
+            f"no converted models ({ACOUSTIC_ONNX}, {VOCODER_ONNX}) in {self._onnx_dir} "
+            f"(the engine looks in $XDG_CACHE_HOME/ttsgate/zh-baker-onnx; {where}; or its onnx_dir option): "
+            f"{self._convert_step()} with the same XDG_CACHE_HOME as this server, or copy an installed "
+            "zh-baker-onnx folder there"
+        )
 
     def speaks(self, language: str) -> bool:
         """No voices made on the fly (the voice table names this engine's voices)."""

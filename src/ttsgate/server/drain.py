@@ -19,7 +19,7 @@ import json
 import logging
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -119,12 +119,20 @@ async def _json(send: Send, status: int, body: dict[str, Any], *, retry_after: b
 
 
 class DrainingServer(uvicorn.Server):
-    """``uvicorn.Server`` whose first SIGTERM/SIGINT drains (``Drain``) before shutting down."""
+    """``uvicorn.Server`` whose first SIGTERM/SIGINT drains (``Drain``) before shutting down; it also
+    shuts down, without draining, as soon as ``failed()`` is true (an engine could not load)."""
 
-    def __init__(self, config: uvicorn.Config, drain: Drain, grace_s: float) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        drain: Drain,
+        grace_s: float,
+        failed: Callable[[], bool] = lambda: False,
+    ) -> None:
         super().__init__(config)
         self.drain = drain
         self.grace_s = grace_s
+        self.failed = failed
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.drain.draining or sig not in (signal.SIGTERM, signal.SIGINT):
@@ -135,6 +143,6 @@ class DrainingServer(uvicorn.Server):
         self.drain.start()
 
     async def on_tick(self, counter: int) -> bool:
-        if await super().on_tick(counter):
+        if await super().on_tick(counter) or self.failed():
             return True
         return self.drain.finished(self.grace_s)
