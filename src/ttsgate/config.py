@@ -19,7 +19,9 @@ from ttsgate.cpus import available_cpus
 # (a zh-baker worker is one session pair) and its intra-op threads take every core; the audio
 # cache stays on disk with a small memory tier; RSS measured in benchmarks/edge.md.
 EDGE_DEFAULTS: dict[str, Any] = {
-    "engines": "zh-baker,piper-joe",
+    # espeak: the fallback for every other script (Cyrillic, kana, Hangul, Arabic, Greek ...), else a
+    # single such word makes the request a 400; a subprocess per segment: +1 MB RSS (edge.md)
+    "engines": "zh-baker,piper-joe,espeak",
     "workers": 1,
     "variant": "auto",
     "lookahead": 2,
@@ -44,8 +46,9 @@ class Settings(BaseSettings):
     profile: Literal["default", "edge"] = Field(
         "default",
         description="edge: defaults for a small box (EDGE_DEFAULTS: the neural Mandarin and English "
-        "engines only, one worker with every core as its threads, small caches and queue, a memory "
-        "limit, int8 variants where they passed the quality gate); settings set explicitly still win.",
+        "engines and espeak-ng for the other scripts, one worker with every core as its threads, small "
+        "caches and queue, a memory limit, int8 variants where they passed the quality gate); settings "
+        "set explicitly still win.",
     )
     variant: Literal["fp32", "int8", "auto"] = Field(
         "fp32",
@@ -132,7 +135,10 @@ class Settings(BaseSettings):
         3, ge=1, le=64, description="Segments of one request synthesized ahead of the one being sent."
     )
     memory_limit_mb: int = Field(
-        0, ge=0, description="Refuse new work while the process RSS is above this (0: no limit)."
+        0,
+        ge=0,
+        description="Refuse new work while the process RSS is above this many MiB (0: no limit); freed "
+        "memory is handed back to the system first (malloc_trim), and /ready answers 503 while it refuses.",
     )
     malloc_arenas: int = Field(
         0,

@@ -7,6 +7,7 @@ import pytest
 from ttsgate.config import EDGE_DEFAULTS, Settings
 from ttsgate.engines.variants import Score, gate, load_recorded, resolve_variant, verdict_for
 from ttsgate.exceptions import EngineError
+from ttsgate.voices import VoiceTable
 
 
 def test_gate_rule_bounds() -> None:
@@ -57,7 +58,7 @@ def test_edge_profile_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     s = Settings()
     for name, value in EDGE_DEFAULTS.items():
         assert getattr(s, name) == value, name
-    assert s.engine_names() == {"zh-baker", "piper-joe"}
+    assert s.engine_names() == {"zh-baker", "piper-joe", "espeak"}
     assert s.worker_count() == 1
 
 
@@ -73,3 +74,15 @@ def test_default_profile_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TTSGATE_PROFILE", raising=False)
     s = Settings()
     assert (s.profile, s.engines, s.workers, s.variant, s.memory_limit_mb) == ("default", "", 0, "fp32", 0)
+
+
+@pytest.mark.parametrize("language", ["ru", "ja", "ko", "ar", "el"])
+def test_edge_profile_speaks_other_scripts_through_espeak(language: str) -> None:
+    """A Cyrillic, kana, Hangul, Arabic or Greek word in an edge request goes to espeak-ng (the
+    table's fallback), not a 400 unsupported_script for the whole request (reviewer)."""
+    names = Settings(profile="edge").engine_names()
+    assert names is not None
+    table = VoiceTable.load(None).only_engines(names)
+    assert table.fallback_engine == "espeak"
+    for voice in ("zh_female_baker", "en_male_joe"):
+        assert table.route(table.voices[voice], language).engine == "espeak"
