@@ -311,6 +311,33 @@ def test_systemd_stop_drains_before_sigkill() -> None:
     assert unit["KillMode"] == ["mixed"], "SIGTERM to ttsgate only, not to the espeak-ng runs it waits for"
 
 
+def test_systemd_unit_reads_the_models_where_its_documented_install_writes_them() -> None:
+    """The unit runs as its own user: without XDG_CACHE_HOME it would look in that user's ~/.cache,
+    while the install (as root) converts the Mandarin voice into root's, and zh-baker never loads."""
+    unit = systemd_unit()
+    env = dict(v.split("=", 1) for v in unit["Environment"])
+    cache = env.get("XDG_CACHE_HOME", "")
+    (workdir,) = unit["WorkingDirectory"]
+    assert cache.startswith(workdir + "/"), "a fixed folder the install step fills, not a user's home"
+    install = f"XDG_CACHE_HOME={cache} scripts/install.sh"
+    text = (DEPLOY / "systemd" / "ttsgate@.service").read_text()
+    assert install in text, "the unit's header says how to install into that folder"
+    assert install in (ROOT / "README.md").read_text()
+    assert f"XDG_CACHE_HOME={cache}" in (ROOT / "docs" / "zh_baker_onnx.md").read_text()
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert f"XDG_CACHE_HOME={cache}" in dockerfile, "the image and the unit read the same folder"
+    writable = " ".join(unit.get("ReadWritePaths", []))
+    assert cache not in writable, "models are only read"
+
+
+def test_systemd_does_not_restart_into_a_fault_that_restarting_cannot_fix() -> None:
+    from ttsgate.cli import EXIT_BAD_SETTING, EXIT_ENGINE_FAILED
+
+    unit = systemd_unit()
+    codes = {int(c) for v in unit.get("RestartPreventExitStatus", []) for c in v.split()}
+    assert {EXIT_BAD_SETTING, EXIT_ENGINE_FAILED} <= codes
+
+
 def test_compose_exposes_monitoring_on_loopback_only_and_requires_api_keys() -> None:
     services = compose()["services"]
     for name in ("prometheus", "grafana"):
