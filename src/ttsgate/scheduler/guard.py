@@ -97,8 +97,8 @@ class MemoryGuard:
         if now - self._sampled_at >= self.interval_s:
             self._sampled_at = now
             self._sample()
-        if self._over_rss() and self._start_reclaim() and not self._over_rss():
-            return None  # no event loop: trimmed in place and sampled again, now under the limit
+        if self._over_rss():  # hand freed memory back: in a worker thread, the next sample sees it;
+            self._start_reclaim()  # without an event loop here, sampled again at once
         if self._over_rss():
             return (  # MiB (2**20 bytes) as TTSGATE_MEMORY_LIMIT_MB and /ready's rss_mb count them
                 f"process memory {self.rss_bytes / 2**20:.0f} MiB is above the "
