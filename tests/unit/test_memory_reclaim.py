@@ -104,3 +104,21 @@ def test_without_an_event_loop_the_reclaim_runs_in_place() -> None:
 def test_no_reclaim_keeps_the_old_behaviour() -> None:
     guard = MemoryGuard(memory_limit_mb=430, gpu_memory_fraction=1.0, rss_reader=lambda: 434 * MiB)
     assert guard.pressure() is not None
+
+
+async def test_idle_over_the_limit_after_reclaiming_says_the_limit_is_too_low(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    heap, now = Heap(500, 0), [0.0]  # in use: nothing to free
+    guard = make(heap, now, interval_s=0.0)
+    task = asyncio.create_task(guard.watch_idle(lambda: True, idle_s=0.01))
+    with pytest.raises(OverloadedError):
+        guard.check()
+    now[0] = 5.0  # past the reclaim interval
+    for _ in range(100):
+        if "stays above the 430 MiB limit with no work in progress" in caplog.text:
+            break
+        await asyncio.sleep(0.01)
+    assert "raise TTSGATE_MEMORY_LIMIT_MB" in caplog.text
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

@@ -184,6 +184,14 @@ class MemoryGuard:
                 await self._reclaiming
             self._reclaimed_at = self._clock()
             await self.reclaim()
+            if self._over_rss() and is_idle():  # nothing left to free: the limit is below what is used
+                log.warning(
+                    "process memory %.0f MiB stays above the %.0f MiB limit with no work in progress "
+                    "(memory in use, not freed memory): every new request is refused until it falls; "
+                    "raise TTSGATE_MEMORY_LIMIT_MB",
+                    self.rss_bytes / 2**20,
+                    self.rss_limit_bytes / 2**20,
+                )
 
     def start(self, is_idle: Callable[[], bool]) -> None:
         """Start the idle reclaim (``watch_idle``); a no-op without ``reclaim``."""
