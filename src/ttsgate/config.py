@@ -28,7 +28,9 @@ EDGE_DEFAULTS: dict[str, Any] = {
     "max_queue": 256,
     "cache_memory_mb": 8,
     "cache_max_mb": 128,
-    "memory_limit_mb": 900,  # refuse new work above (measured after warm-up: 411 MB, benchmarks/edge.md)
+    # refuse new work above (MiB). Measured (benchmarks/edge.md): 368 after warm-up and one request;
+    # 3 concurrent clients: peaks 497-554, 377-451 once idle (edge_load.py)
+    "memory_limit_mb": 900,
     "onnx_arena": "shrink",  # onnxruntime arenas freed after each run (engines/ort_session.py)
     "malloc_mmap_threshold_kb": 1024,  # engines' MB buffers mapped and unmapped: ~40 MB less (malloc.py)
     "malloc_arenas": 1,  # one glibc malloc arena for all threads: 17 MB less RSS (ttsgate/malloc.py)
