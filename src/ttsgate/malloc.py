@@ -5,7 +5,9 @@ sessions) and drops their temporaries; the C allocator keeps the freed pages, an
 that allocates gets an arena of its own (up to 8 per core), each keeping its own free pages.
 Measured on the edge profile (benchmarks/edge.md, "Text and server memory"): ``trim()`` once
 start-up has finished returns ~30 MB, one arena for all threads (``limit_arenas(1)``, set before
-any thread allocates) 17 MB more (60 MB before the engines limited their own allocations).
+any thread allocates) 17 MB more (60 MB before the engines limited their own allocations). The
+memory guard trims again over its limit and once the server is idle after work
+(``scheduler/guard.py``): 10-13 MB after a burst of 300 requests (benchmarks/edge.md).
 
 A fixed mmap threshold (``mmap_threshold``; the edge profile's 1 MiB) serves every allocation of
 1 MiB and more with its own mapping, handed back to the system at its ``free``. glibc's default
