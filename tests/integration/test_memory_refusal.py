@@ -34,9 +34,14 @@ class Heap:
         return True
 
 
+LIMIT_MIB = 430
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, FastAPI]]:
-    app = create_app(Settings(cache="off", memory_limit_mb=430), table=sine_table())
+    # A limit the test process's real RSS (engines loaded by other tests) cannot reach, so that the
+    # server gets ready; ``heap`` then sets 430 MiB with a fake RSS reader.
+    app = create_app(Settings(cache="off", memory_limit_mb=1 << 20), table=sine_table())
     with serve_app(app) as url:
         yield url, app
 
@@ -46,11 +51,12 @@ def heap(served: tuple[str, FastAPI]) -> Iterator[Heap]:
     guard: MemoryGuard = served[1].state.runtime.memory_guard
     fake = Heap()
     fake.rss = 300 * MiB
-    saved = guard._rss_reader, guard._reclaim, guard.interval_s
+    saved = guard._rss_reader, guard._reclaim, guard.interval_s, guard.rss_limit_bytes
     guard._rss_reader, guard._reclaim, guard.interval_s = (lambda: fake.rss), fake.trim, 0.0
+    guard.rss_limit_bytes = LIMIT_MIB * MiB
     guard._reclaimed_at = -float("inf")
     yield fake
-    guard._rss_reader, guard._reclaim, guard.interval_s = saved
+    guard._rss_reader, guard._reclaim, guard.interval_s, guard.rss_limit_bytes = saved
     guard._reclaimed_at = -float("inf")
 
 
